@@ -1,0 +1,1 @@
+//! The wasm programs skiff ships, built by build.rs and embedded (in progress).

@@ -1,0 +1,365 @@
+//! The local step runner: prepares a step's sandbox root, runs its program in wasm, and reads back its outputs.
+//!
+//! Every local step gets the world an Argo container sees (DESIGN.md, "The step sandbox"): a fresh directory
+//! mounted as `/` (on tmpfs when `/dev/shm` exists) with a writable `/tmp`, input artifacts placed at their
+//! paths, a script template's source at [`SCRIPT_PATH`](super::route::SCRIPT_PATH), declared args and env only.
+//! Afterwards its stdout becomes `outputs.result` (one trailing newline trimmed, as Argo does), output
+//! parameters are read from their `valueFrom.path` (one trailing newline trimmed, as Argo's executor does),
+//! output artifacts are saved to the [`ArtifactStore`], and the directory is removed.
+//!
+//! A step that fails is data ([`StepOutcome`] with a failed phase), never an `Err`.
+
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::artifact::{ArtifactStore, copy_tree};
+use crate::engine::state::NodeOutputs;
+use crate::executor::guests;
+use crate::executor::wasm::{Sandbox, WasmError, WasmModule, WasmRuntime};
+use crate::spec::NodePhase;
+
+/// What program a step runs.
+#[derive(Debug, Clone)]
+pub enum Program {
+    /// A toolbox tool: `argv[0]` names it.
+    Toolbox {
+        /// The argv, tool name first.
+        argv: Vec<String>,
+    },
+    /// A user's module from a `wasm:` template.
+    Module {
+        /// Where the module file is on the host.
+        path: PathBuf,
+        /// The argv, module name first.
+        argv: Vec<String>,
+    },
+    /// Nothing here can run it: the step fails with this message.
+    Unavailable {
+        /// Why, and what to do.
+        message: String,
+    },
+}
+
+/// An output parameter to read back from a file.
+#[derive(Debug, Clone)]
+pub struct OutputParameter {
+    /// Its name.
+    pub name: String,
+    /// The file it is read from, inside the sandbox.
+    pub path: String,
+    /// The value when the file is missing.
+    pub default: Option<String>,
+}
+
+/// An output artifact to save.
+#[derive(Debug, Clone)]
+pub struct OutputArtifact {
+    /// Its name.
+    pub name: String,
+    /// The file or directory it is read from, inside the sandbox.
+    pub path: String,
+    /// Whether a missing path is fine.
+    pub optional: bool,
+}
+
+/// Everything needed to run one leaf step.
+#[derive(Debug, Clone)]
+pub struct StepRequest {
+    /// The run's name (artifacts are stored under it).
+    pub run: String,
+    /// The node's id (artifacts are stored under it).
+    pub node_id: String,
+    /// What to run.
+    pub program: Program,
+    /// The environment, exactly.
+    pub env: Vec<(String, String)>,
+    /// Files to write into the sandbox before the step: (path inside the sandbox, content).
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Input artifacts: (where they are stored on the host, path inside the sandbox).
+    pub input_artifacts: Vec<(PathBuf, String)>,
+    /// Output parameters read from files.
+    pub output_parameters: Vec<OutputParameter>,
+    /// Output artifacts saved after the step.
+    pub output_artifacts: Vec<OutputArtifact>,
+    /// Wall-time limit.
+    pub timeout: Option<Duration>,
+    /// Memory limit in bytes.
+    pub memory_limit: Option<u64>,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone)]
+pub struct StepOutcome {
+    /// `Succeeded`, `Failed` (the program failed) or `Error` (skiff could not run it or read its outputs).
+    pub phase: NodePhase,
+    /// Why it did not succeed.
+    pub message: Option<String>,
+    /// Its stdout and stderr, interleaved.
+    pub log: Vec<u8>,
+    /// Its outputs (result, exit code, parameters, artifacts).
+    pub outputs: NodeOutputs,
+    /// Which executor ran it.
+    pub executor: &'static str,
+}
+
+impl StepOutcome {
+    fn error(message: String, executor: &'static str) -> Self {
+        Self {
+            phase: NodePhase::Error,
+            message: Some(message),
+            log: Vec::new(),
+            outputs: NodeOutputs::default(),
+            executor,
+        }
+    }
+}
+
+/// Runs leaf steps in wasm on this machine.
+#[derive(Debug)]
+pub struct LocalExecutor {
+    wasm: WasmRuntime,
+    toolbox: OnceLock<Result<WasmModule, String>>,
+    artifacts: ArtifactStore,
+    scratch: PathBuf,
+    counter: AtomicU64,
+}
+
+impl LocalExecutor {
+    /// An executor that runs steps with `wasm`, keeps artifacts in `artifacts`, and makes sandbox roots under
+    /// `scratch`.
+    pub fn new(wasm: WasmRuntime, artifacts: ArtifactStore, scratch: PathBuf) -> Self {
+        Self {
+            wasm,
+            toolbox: OnceLock::new(),
+            artifacts,
+            scratch,
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// The artifact store steps write to.
+    pub fn artifacts(&self) -> &ArtifactStore {
+        &self.artifacts
+    }
+
+    /// Compiles (or loads from cache) the toolbox now, so the first step does not pay for it.
+    ///
+    /// # Errors
+    /// The compile error's message.
+    pub fn warm_up(&self) -> Result<(), String> {
+        self.toolbox().map(|_| ())
+    }
+
+    fn toolbox(&self) -> Result<WasmModule, String> {
+        self.toolbox
+            .get_or_init(|| {
+                self.wasm
+                    .module(guests::TOOLBOX_WASM)
+                    .map_err(|e| format!("cannot load skiff's toolbox module: {e}"))
+            })
+            .clone()
+    }
+
+    /// Runs one step to its end. Blocking: call it from a blocking thread.
+    pub fn run(&self, req: &StepRequest) -> StepOutcome {
+        let (module, argv, executor) = match &req.program {
+            Program::Toolbox { argv } => match self.toolbox() {
+                Ok(m) => (m, argv.clone(), "toolbox"),
+                Err(e) => return StepOutcome::error(e, "toolbox"),
+            },
+            Program::Module { path, argv } => match self.wasm.module_from_file(path) {
+                Ok(m) => (m, argv.clone(), "wasm"),
+                Err(e) => return StepOutcome::error(module_error(path, &e), "wasm"),
+            },
+            Program::Unavailable { message } => {
+                return StepOutcome::error(message.clone(), "none");
+            }
+        };
+        let root = match self.make_root() {
+            Ok(root) => root,
+            Err(e) => {
+                return StepOutcome::error(
+                    format!("cannot create the step's sandbox directory: {e}"),
+                    executor,
+                );
+            }
+        };
+        let outcome = self.run_in(&root, req, &module, argv, executor);
+        let _ = fs::remove_dir_all(&root);
+        outcome
+    }
+
+    fn make_root(&self) -> std::io::Result<PathBuf> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let root = self.scratch.join(format!("step-{n}"));
+        fs::create_dir_all(root.join("tmp"))?;
+        Ok(root)
+    }
+
+    fn run_in(
+        &self,
+        root: &Path,
+        req: &StepRequest,
+        module: &WasmModule,
+        argv: Vec<String>,
+        executor: &'static str,
+    ) -> StepOutcome {
+        for (path, content) in &req.files {
+            if let Err(e) = host_path(root, path).and_then(|p| write_file(&p, content)) {
+                return StepOutcome::error(format!("cannot write {path} into the sandbox: {e}"), executor);
+            }
+        }
+        for (stored, path) in &req.input_artifacts {
+            let placed = host_path(root, path).and_then(|to| {
+                copy_tree(stored, &to, false).map_err(|e| e.to_string())
+            });
+            if let Err(e) = placed {
+                return StepOutcome::error(
+                    format!("cannot place input artifact at {path}: {e}"),
+                    executor,
+                );
+            }
+        }
+        let sandbox = Sandbox {
+            args: argv,
+            env: req.env.clone(),
+            root: root.to_path_buf(),
+            timeout: req.timeout,
+            memory_limit: req.memory_limit,
+            ..Default::default()
+        };
+        let run = match self.wasm.run(module, &sandbox) {
+            Ok(run) => run,
+            Err(e) => return StepOutcome::error(format!("the sandbox failed: {e}"), executor),
+        };
+        let mut outputs = NodeOutputs {
+            result: Some(trim_one_newline(&String::from_utf8_lossy(&run.stdout))),
+            exit_code: Some(run.exit_code),
+            ..NodeOutputs::default()
+        };
+        let mut outcome = StepOutcome {
+            phase: NodePhase::Succeeded,
+            message: None,
+            log: run.log,
+            outputs: NodeOutputs::default(),
+            executor,
+        };
+        if let Some(error) = run.error {
+            outcome.phase = NodePhase::Failed;
+            outcome.message = Some(error);
+            outcome.outputs = outputs;
+            return outcome;
+        }
+        if run.exit_code != 0 {
+            outcome.phase = NodePhase::Failed;
+            outcome.message = Some(format!("Error (exit code {})", run.exit_code));
+            // Argo still collects outputs of a failed step where it can; parameters with defaults matter most.
+        }
+        for param in &req.output_parameters {
+            let read = host_path(root, &param.path)
+                .and_then(|p| fs::read(&p).map_err(|e| e.to_string()));
+            match (read, &param.default) {
+                (Ok(bytes), _) => outputs.parameters.push((
+                    param.name.clone(),
+                    trim_one_newline(&String::from_utf8_lossy(&bytes)),
+                )),
+                (Err(_), Some(default)) => {
+                    outputs.parameters.push((param.name.clone(), default.clone()));
+                }
+                (Err(e), None) => {
+                    if outcome.phase == NodePhase::Succeeded {
+                        outcome.phase = NodePhase::Error;
+                        outcome.message = Some(format!(
+                            "output parameter '{}' not found: cannot read {}: {e} (give it a valueFrom.default, or write the file)",
+                            param.name, param.path
+                        ));
+                    }
+                }
+            }
+        }
+        for art in &req.output_artifacts {
+            let from = match host_path(root, &art.path) {
+                Ok(p) => p,
+                Err(e) => {
+                    outcome.phase = NodePhase::Error;
+                    outcome.message = Some(format!("output artifact '{}': {e}", art.name));
+                    continue;
+                }
+            };
+            if fs::symlink_metadata(&from).is_err() {
+                if !art.optional && outcome.phase == NodePhase::Succeeded {
+                    outcome.phase = NodePhase::Error;
+                    outcome.message = Some(format!(
+                        "output artifact '{}' not found: nothing at {} (mark it optional: true, or write it)",
+                        art.name, art.path
+                    ));
+                }
+                continue;
+            }
+            match self.artifacts.save(&req.run, &req.node_id, &art.name, &from) {
+                Ok(stored) => outputs.artifacts.push((art.name.clone(), stored)),
+                Err(e) => {
+                    outcome.phase = NodePhase::Error;
+                    outcome.message = Some(format!("cannot save output artifact '{}': {e}", art.name));
+                }
+            }
+        }
+        outcome.outputs = outputs;
+        outcome
+    }
+}
+
+fn module_error(path: &Path, e: &WasmError) -> String {
+    format!("cannot load wasm module {}: {e}", path.display())
+}
+
+fn write_file(path: &Path, content: &[u8]) -> Result<(), String> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    fs::write(path, content).map_err(|e| e.to_string())
+}
+
+/// Maps a path inside the sandbox (absolute, or relative to `/`) to the host, refusing `..`.
+fn host_path(root: &Path, path: &str) -> Result<PathBuf, String> {
+    let mut out = root.to_path_buf();
+    for part in Path::new(path).components() {
+        match part {
+            Component::RootDir | Component::CurDir => {}
+            Component::Normal(p) => out.push(p),
+            Component::ParentDir | Component::Prefix(_) => {
+                return Err(format!("path {path} leaves the sandbox"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Removes one trailing newline (and a carriage return before it), as Argo does for results and parameters.
+pub fn trim_one_newline(text: &str) -> String {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    text.strip_suffix('\r').unwrap_or(text).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_paths_stay_inside_root() {
+        let root = Path::new("/r");
+        assert_eq!(host_path(root, "/tmp/x").unwrap(), PathBuf::from("/r/tmp/x"));
+        assert_eq!(host_path(root, "tmp/./x").unwrap(), PathBuf::from("/r/tmp/x"));
+        assert!(host_path(root, "/tmp/../../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn trims_exactly_one_newline() {
+        assert_eq!(trim_one_newline("a\n\n"), "a\n");
+        assert_eq!(trim_one_newline("a\r\n"), "a");
+        assert_eq!(trim_one_newline("a"), "a");
+    }
+}

@@ -1,0 +1,13 @@
+//! Executors: what runs one step.
+//!
+//! - [`wasm`]: the wasmtime sandbox every local step runs in;
+//! - [`guests`]: the wasm programs skiff ships (the toolbox), built by `build.rs` and embedded;
+//! - [`route`]: which executor runs a template, and the argv an image would start with;
+//! - [`local`]: a leaf step from sandbox root to collected outputs.
+
+pub mod guests;
+pub mod wasm;
+// pub mod local; (enabled once wasm lands)
+pub mod route;
+
+// pub use local::{LocalExecutor, OutputArtifact, OutputParameter, Program, StepOutcome, StepRequest};

@@ -1,0 +1,182 @@
+//! Routing: which executor runs a template, and the argv a container image would have started.
+//!
+//! A `wasm:` template runs its own module. A `container` or `script` template on an image whose shell and
+//! tools the toolbox provides (busybox, alpine, argoproj/argosay, docker/whalesay) runs in the toolbox, with
+//! the argv the image's entrypoint and the template's `command`/`args` would give. `python` images belong to
+//! the python executor. Any other image has nowhere to run locally.
+
+use std::path::Path;
+
+/// Images whose programs the toolbox provides, by repository name (registry and tag stripped).
+pub const TOOLBOX_IMAGES: &[&str] = &["busybox", "alpine", "argoproj/argosay", "docker/whalesay"];
+
+/// Where the script of a `script` template is written inside the sandbox, as Argo writes it.
+pub const SCRIPT_PATH: &str = "/argo/staging/script";
+
+/// What an image is to skiff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    /// Shell and tools from the toolbox: busybox, alpine.
+    Shell,
+    /// `argoproj/argosay`, entrypoint `argosay` (`v1` tags: the v1 program).
+    Argosay {
+        /// Whether the tag is `v1`.
+        v1: bool,
+    },
+    /// `docker/whalesay`: a shell with `cowsay`.
+    Whalesay,
+    /// A `python:*` image: the python executor's.
+    Python,
+    /// An image with no local executor.
+    Unknown,
+}
+
+impl ImageKind {
+    /// Whether the toolbox runs this image.
+    pub fn is_toolbox(self) -> bool {
+        matches!(
+            self,
+            ImageKind::Shell | ImageKind::Argosay { .. } | ImageKind::Whalesay
+        )
+    }
+}
+
+/// The repository part of an image reference: registry host, `library/`, tag and digest removed.
+pub fn image_repository(image: &str) -> (&str, &str) {
+    let image = image.trim();
+    let (image, _digest) = image.split_once('@').unwrap_or((image, ""));
+    // A tag is a `:` after the last `/` (a `:` before it is a registry port).
+    let (repo, tag) = match image.rfind(':') {
+        Some(at) if !image[at..].contains('/') => (&image[..at], &image[at + 1..]),
+        _ => (image, ""),
+    };
+    let repo = match repo.split_once('/') {
+        Some((host, rest)) if host.contains('.') || host.contains(':') || host == "localhost" => {
+            rest
+        }
+        _ => repo,
+    };
+    let repo = repo.strip_prefix("library/").unwrap_or(repo);
+    (repo, tag)
+}
+
+/// Classifies an image reference.
+pub fn image_kind(image: &str) -> ImageKind {
+    let (repo, tag) = image_repository(image);
+    match repo {
+        "busybox" | "alpine" => ImageKind::Shell,
+        "argoproj/argosay" => ImageKind::Argosay {
+            v1: tag == "v1" || tag.starts_with("v1."),
+        },
+        "docker/whalesay" => ImageKind::Whalesay,
+        "python" => ImageKind::Python,
+        _ => ImageKind::Unknown,
+    }
+}
+
+/// The toolbox tool a program path names: its basename, with `bash` served by the toolbox's `sh`.
+pub fn tool_name(program: &str) -> String {
+    let base = Path::new(program)
+        .file_name()
+        .and_then(|s| s.to_str())
+        .unwrap_or(program);
+    match base {
+        "bash" | "ash" | "dash" => "sh".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The argv a container on a toolbox image starts with, as the image's entrypoint and the template's
+/// `command` and `args` combine (Docker's rules: `command` replaces the entrypoint, `args` the default
+/// command). `script` is the path of a script template's source, appended as Argo appends it.
+pub fn toolbox_argv(
+    kind: ImageKind,
+    command: &[String],
+    args: &[String],
+    script: Option<&str>,
+) -> Vec<String> {
+    let mut argv: Vec<String> = if !command.is_empty() {
+        command.iter().chain(args).cloned().collect()
+    } else {
+        match kind {
+            ImageKind::Argosay { v1 } => {
+                let tool = if v1 { "argosay-v1" } else { "argosay" };
+                std::iter::once(tool.to_string())
+                    .chain(args.iter().cloned())
+                    .collect()
+            }
+            _ if !args.is_empty() => args.to_vec(),
+            _ => vec!["sh".to_string()],
+        }
+    };
+    if let Some(script) = script {
+        if command.is_empty() && !matches!(kind, ImageKind::Argosay { .. }) {
+            argv = vec!["sh".to_string()];
+        }
+        argv.push(script.to_string());
+    }
+    if let Some(first) = argv.first_mut() {
+        *first = tool_name(first);
+    }
+    argv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repositories_strip_registry_tag_and_library() {
+        assert_eq!(image_repository("busybox"), ("busybox", ""));
+        assert_eq!(image_repository("alpine:3.23"), ("alpine", "3.23"));
+        assert_eq!(
+            image_repository("docker.io/library/busybox:1.36"),
+            ("busybox", "1.36")
+        );
+        assert_eq!(
+            image_repository("localhost:5000/argoproj/argosay:v2"),
+            ("argoproj/argosay", "v2")
+        );
+        assert_eq!(
+            image_repository("python@sha256:abc"),
+            ("python", "")
+        );
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(image_kind("busybox"), ImageKind::Shell);
+        assert_eq!(image_kind("alpine:3.23"), ImageKind::Shell);
+        assert_eq!(image_kind("argoproj/argosay:v2"), ImageKind::Argosay { v1: false });
+        assert_eq!(image_kind("argoproj/argosay:v1"), ImageKind::Argosay { v1: true });
+        assert_eq!(image_kind("docker/whalesay:latest"), ImageKind::Whalesay);
+        assert_eq!(image_kind("python:alpine3.23"), ImageKind::Python);
+        assert_eq!(image_kind("tensorflow/tensorflow:2.15.0-gpu"), ImageKind::Unknown);
+    }
+
+    #[test]
+    fn argv_follows_entrypoint_rules() {
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            toolbox_argv(ImageKind::Shell, &s(&["/bin/sh", "-c"]), &s(&["echo hi"]), None),
+            s(&["sh", "-c", "echo hi"])
+        );
+        assert_eq!(
+            toolbox_argv(ImageKind::Argosay { v1: false }, &[], &s(&["echo", "x"]), None),
+            s(&["argosay", "echo", "x"])
+        );
+        assert_eq!(
+            toolbox_argv(ImageKind::Argosay { v1: false }, &[], &[], None),
+            s(&["argosay"])
+        );
+        assert_eq!(
+            toolbox_argv(ImageKind::Whalesay, &s(&["cowsay"]), &s(&["hello"]), None),
+            s(&["cowsay", "hello"])
+        );
+        assert_eq!(
+            toolbox_argv(ImageKind::Shell, &s(&["bash"]), &[], Some(SCRIPT_PATH)),
+            s(&["sh", SCRIPT_PATH])
+        );
+        assert_eq!(toolbox_argv(ImageKind::Shell, &[], &[], None), s(&["sh"]));
+    }
+}

@@ -1,0 +1,18 @@
+//! skiff runs Argo `Workflow` YAML on one machine, in one process, each step in its own wasm sandbox.
+//!
+//! The crate is split the way the work flows:
+//! - [`spec`]: the serde model of a workflow, parsing with source positions, validation (no IO);
+//! - [`expr`]: `{{...}}` substitution, `when` conditions and dag `depends` logic (no IO);
+//! - [`dag`]: the pure dependency queue a dag template is driven by (no IO, no async);
+//! - [`engine`]: owns a run's state and drives templates, retries, loops and exit handlers;
+//! - [`executor`]: runs one step: the wasm sandbox, the toolbox, images mapped to modules;
+//! - [`artifact`]: where artifacts live between steps;
+//! - [`cli`]: the `skiff` command line.
+
+pub mod artifact;
+pub mod cli;
+pub mod dag;
+pub mod engine;
+pub mod executor;
+pub mod expr;
+pub mod spec;
