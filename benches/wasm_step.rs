@@ -1,0 +1,3 @@
+//! Per-step cost of the wasm sandbox (in progress).
+
+fn main() {}

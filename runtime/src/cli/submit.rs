@@ -1,0 +1,278 @@
+//! `skiff submit FILE`: check a workflow, run it here, and report it as `argo submit` would.
+//!
+//! skiff has no controller to hand the workflow to: the run happens in this process. Without `--wait` or
+//! `--watch` the command still runs the workflow to its end, prints the summary, and exits 0 (argo's
+//! `submit` exits 0 once the workflow is accepted); with `--wait` or `--watch` it exits 1 when the run
+//! ends Failed or Error.
+
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+
+use crate::cli::CliError;
+use crate::cli::output::workflow_with_status;
+use crate::cli::tree::{header, icon, tree};
+use crate::engine::{Engine, EngineConfig, EngineError, NodeType, RunOptions, RunState};
+use crate::spec::{Document, NodePhase, parse_workflow};
+
+/// Output formats of `-o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// The run's name only.
+    Name,
+    /// The workflow with its status, as JSON.
+    Json,
+    /// The workflow with its status, as YAML.
+    Yaml,
+}
+
+/// Arguments of `skiff submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The workflow file (Argo `Workflow` YAML).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// A workflow parameter, `name=value` (repeatable).
+    #[arg(short = 'p', long = "parameter", value_name = "NAME=VALUE")]
+    pub parameters: Vec<String>,
+    /// A YAML or JSON file of parameters (`name: value` pairs).
+    #[arg(short = 'f', long = "parameter-file", value_name = "FILE")]
+    pub parameter_file: Option<PathBuf>,
+    /// Run this template instead of `spec.entrypoint`.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub entrypoint: Option<String>,
+    /// Draw the run's tree while it runs (in place on a terminal; plain lines when piped).
+    #[arg(long, conflicts_with = "wait")]
+    pub watch: bool,
+    /// Wait for the end; exit 1 if the run failed.
+    #[arg(long)]
+    pub wait: bool,
+    /// Print the steps' logs.
+    #[arg(long)]
+    pub log: bool,
+    /// Print the result as `name`, `json` or `yaml`.
+    #[arg(short = 'o', long = "output", value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Leaf steps running at once, at most (default: the CPU count).
+    #[arg(long, value_name = "N")]
+    pub parallelism: Option<usize>,
+}
+
+/// Reads and parses a workflow file.
+///
+/// # Errors
+/// [`CliError::BadInput`] naming the file (and line and column for YAML errors).
+pub fn load(file: &Path) -> Result<Document, CliError> {
+    let src = std::fs::read_to_string(file).map_err(|e| {
+        CliError::BadInput(format!("{}: cannot read the workflow: {e}", file.display()))
+    })?;
+    parse_workflow(&src, file).map_err(|e| CliError::BadInput(e.to_string()))
+}
+
+fn parameters(args: &SubmitArgs) -> Result<Vec<(String, String)>, CliError> {
+    let mut out = Vec::new();
+    if let Some(file) = &args.parameter_file {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            CliError::BadInput(format!("{}: cannot read the parameter file: {e}", file.display()))
+        })?;
+        let map: serde_yaml::Mapping = serde_yaml::from_str(&text).map_err(|e| {
+            let at = e
+                .location()
+                .map(|l| format!(":{}:{}", l.line(), l.column()))
+                .unwrap_or_default();
+            CliError::BadInput(format!(
+                "{}{at}: the parameter file must be a map of name: value ({e})",
+                file.display()
+            ))
+        })?;
+        for (k, v) in map {
+            let key = match k {
+                serde_yaml::Value::String(s) => s,
+                other => serde_yaml::to_string(&other).unwrap_or_default().trim().to_string(),
+            };
+            let value = match v {
+                serde_yaml::Value::String(s) => s,
+                serde_yaml::Value::Sequence(_) | serde_yaml::Value::Mapping(_) => {
+                    serde_json::to_string(&v).unwrap_or_default()
+                }
+                other => serde_yaml::to_string(&other).unwrap_or_default().trim().to_string(),
+            };
+            out.push((key, value));
+        }
+    }
+    for p in &args.parameters {
+        let Some((name, value)) = p.split_once('=') else {
+            return Err(CliError::BadInput(format!(
+                "parameter '{p}' must be given as name=value"
+            )));
+        };
+        out.push((name.trim().to_string(), value.to_string()));
+    }
+    Ok(out)
+}
+
+/// Runs `skiff submit`.
+///
+/// # Errors
+/// [`CliError::BadInput`] for a bad file or parameters, [`CliError::RunFailed`] when waiting on a run that
+/// failed, [`CliError::Internal`] when skiff broke.
+pub fn run(args: SubmitArgs, home: PathBuf) -> Result<(), CliError> {
+    let doc = load(&args.file)?;
+    let options = RunOptions {
+        parameters: parameters(&args)?,
+        entrypoint: args.entrypoint.clone(),
+        parallelism: args.parallelism,
+    };
+    crate::engine::preflight(&doc, &options).map_err(|errors| {
+        CliError::BadInput(
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut config = EngineConfig::new(home);
+    if let Some(p) = args.parallelism {
+        config.parallelism = p;
+    }
+    let engine = Engine::new(config).context("cannot start the engine")?;
+    let state = runtime.block_on(async {
+        let handle = engine.start(&doc, options).map_err(|e| match e {
+            EngineError::Invalid(_) => CliError::BadInput(e.to_string()),
+            other => CliError::Internal(other.into()),
+        })?;
+        Ok::<_, CliError>(follow(handle, &args).await)
+    })?;
+    report(&args, &doc, &state)?;
+    let waited = args.wait || args.watch;
+    if waited && state.phase != NodePhase::Succeeded {
+        return Err(CliError::RunFailed(format!(
+            "workflow {} {}{}",
+            state.name,
+            state.phase,
+            state
+                .message
+                .as_ref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+/// Follows a run to its end: redraws the tree (`--watch`), prints node changes when piped, streams logs
+/// (`--log`).
+async fn follow(mut handle: crate::engine::RunHandle, args: &SubmitArgs) -> RunState {
+    let tty = std::io::stdout().is_terminal();
+    let live_tree = args.watch && tty && args.output.is_none();
+    let mut drawn_lines = 0usize;
+    let mut seen: HashSet<(String, &'static str)> = HashSet::new();
+    let mut logged: HashSet<String> = HashSet::new();
+    loop {
+        let finished = {
+            let state = handle.snapshot();
+            let mut out = std::io::stdout().lock();
+            if live_tree {
+                let text = format!("{}\n{}", header(&state), tree(&state));
+                if drawn_lines > 0 {
+                    let _ = write!(out, "\x1b[{drawn_lines}A\x1b[J");
+                }
+                let _ = write!(out, "{text}");
+                drawn_lines = text.lines().count();
+            } else if args.watch && args.output.is_none() {
+                for node in state.nodes_in_order() {
+                    if !matches!(node.node_type, NodeType::Pod | NodeType::Skipped) {
+                        continue;
+                    }
+                    if seen.insert((node.id.clone(), node.phase.as_str())) {
+                        let _ = writeln!(
+                            out,
+                            "{} {} {}{}",
+                            icon(node.phase),
+                            node.name,
+                            node.phase,
+                            node.message
+                                .as_ref()
+                                .map(|m| format!(": {m}"))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+            }
+            if args.log && !live_tree {
+                print_new_logs(&mut out, &state, &mut logged);
+            }
+            let _ = out.flush();
+            state.finished_at.is_some()
+        };
+        if finished {
+            break;
+        }
+        // Redraw at most every 50 ms, on the next change.
+        if handle.changes.changed().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(if live_tree { 50 } else { 5 })).await;
+    }
+    let state = handle.wait().await;
+    if live_tree && drawn_lines > 0 {
+        let _ = write!(std::io::stdout(), "\x1b[{drawn_lines}A\x1b[J");
+    }
+    if args.log {
+        let mut out = std::io::stdout().lock();
+        print_new_logs(&mut out, &state, &mut logged);
+    }
+    state
+}
+
+/// Prints the logs of leaf steps that finished since last time, each line prefixed with the step's name.
+fn print_new_logs(out: &mut dyn Write, state: &RunState, logged: &mut HashSet<String>) {
+    for node in state.nodes_in_order() {
+        if node.node_type != NodeType::Pod || !node.phase.is_completed() {
+            continue;
+        }
+        if !logged.insert(node.id.clone()) {
+            continue;
+        }
+        if let Some(log) = state.logs.get(&node.id) {
+            for line in String::from_utf8_lossy(log).lines() {
+                let _ = writeln!(out, "{}: {line}", node.display_name);
+            }
+        }
+    }
+}
+
+fn report(args: &SubmitArgs, doc: &Document, state: &RunState) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        Some(OutputFormat::Name) => {
+            let _ = writeln!(out, "{}", state.name);
+        }
+        Some(OutputFormat::Json) => {
+            let v = workflow_with_status(&doc.workflow, state);
+            let text = serde_json::to_string_pretty(&v).context("cannot write JSON")?;
+            let _ = writeln!(out, "{text}");
+        }
+        Some(OutputFormat::Yaml) => {
+            let v = workflow_with_status(&doc.workflow, state);
+            let text = serde_yaml::to_string(&v).context("cannot write YAML")?;
+            let _ = write!(out, "{text}");
+        }
+        None if args.watch => {
+            let _ = write!(out, "{}\n{}", header(state), tree(state));
+        }
+        None => {
+            let _ = write!(out, "{}", header(state));
+        }
+    }
+    Ok(())
+}

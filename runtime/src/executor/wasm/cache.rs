@@ -1,0 +1,169 @@
+//! The on-disk cache of compiled modules.
+//!
+//! One file per (module, engine configuration):
+//! `<cache_dir>/<sha256 of the module bytes>-<first 16 hex digits of the engine hash>.cwasm`,
+//! holding `Module::serialize`'s output. The engine hash is the sha256 of wasmtime's
+//! `Engine::precompile_compatibility_hash` (wasmtime's version, the target, every setting that
+//! changes generated code), so a skiff built with another wasmtime, or configured differently,
+//! never loads a file it cannot use; it compiles and writes its own beside it.
+//!
+//! Files are written to a temporary file in the same directory and renamed into place, so a
+//! reader sees the old file, the new file, or none, never half of one; two processes compiling
+//! the same module at once both succeed and the last rename wins. A file that fails to load
+//! (truncated, overwritten, from an incompatible build that slipped past the hash) is compiled
+//! again and replaced. Nothing is ever evicted: remove the directory to reclaim the space.
+
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::{Engine, Module};
+
+use super::WasmError;
+
+/// sha256, as the cache and the in-memory map key modules by it.
+pub(crate) type Sha256Hash = [u8; 32];
+
+/// The sha256 of `bytes`.
+pub(crate) fn sha256(bytes: &[u8]) -> Sha256Hash {
+    Sha256::digest(bytes).into()
+}
+
+/// Feeds a [`Hash`] value into sha256, so the engine hash is stable across processes (std's
+/// `DefaultHasher` makes no such promise).
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        // Only `write` matters here; the digest is read from the inner state.
+        0
+    }
+}
+
+/// The hex digits naming an engine's configuration in cache file names.
+pub(crate) fn engine_tag(engine: &Engine) -> String {
+    let mut hasher = Sha256Hasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    let digest: Sha256Hash = hasher.0.finalize().into();
+    hex::encode(&digest[..8])
+}
+
+/// The on-disk cache: a directory and the engine tag files in it are named with.
+#[derive(Debug, Clone)]
+pub(crate) struct DiskCache {
+    dir: PathBuf,
+    engine_tag: String,
+}
+
+/// What [`DiskCache::load`] found.
+pub(crate) enum Lookup {
+    /// A usable compiled module.
+    Hit(Module),
+    /// No file for this module.
+    Miss,
+    /// A file that could not be loaded; it will be overwritten.
+    Corrupt(wasmtime::Error),
+}
+
+impl DiskCache {
+    pub(crate) fn new(dir: PathBuf, engine: &Engine) -> Self {
+        DiskCache {
+            dir,
+            engine_tag: engine_tag(engine),
+        }
+    }
+
+    /// The file a module with this hash is cached in.
+    pub(crate) fn path(&self, hash: &Sha256Hash) -> PathBuf {
+        self.dir
+            .join(format!("{}-{}.cwasm", hex::encode(hash), self.engine_tag))
+    }
+
+    /// Loads a module compiled earlier, if there is one.
+    pub(crate) fn load(&self, engine: &Engine, hash: &Sha256Hash) -> Lookup {
+        let path = self.path(hash);
+        if !path.is_file() {
+            return Lookup::Miss;
+        }
+        match deserialize(engine, &path) {
+            Ok(module) => Lookup::Hit(module),
+            Err(err) => Lookup::Corrupt(err),
+        }
+    }
+
+    /// Writes a compiled module, atomically.
+    ///
+    /// # Errors
+    ///
+    /// [`WasmError::Compile`] if wasmtime cannot serialize the module, [`WasmError::Io`] if the
+    /// directory cannot be created or the file written.
+    pub(crate) fn store(&self, hash: &Sha256Hash, module: &Module) -> Result<PathBuf, WasmError> {
+        let bytes = module
+            .serialize()
+            .map_err(|e| WasmError::Compile(WasmError::boxed(e)))?;
+        let io_err = |action, path: &Path| {
+            let path = path.to_owned();
+            move |source| WasmError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        std::fs::create_dir_all(&self.dir).map_err(io_err(
+            "could not create the module cache directory",
+            &self.dir,
+        ))?;
+        let path = self.path(hash);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .suffix(".cwasm")
+            .tempfile_in(&self.dir)
+            .map_err(io_err("could not create a file in", &self.dir))?;
+        tmp.write_all(&bytes)
+            .and_then(|()| tmp.as_file().sync_data())
+            .map_err(io_err("could not write the module cache entry", tmp.path()))?;
+        tmp.persist(&path)
+            .map_err(|e| e.error)
+            .map_err(io_err("could not write the module cache entry", &path))?;
+        Ok(path)
+    }
+}
+
+/// Maps a cached compiled module back in.
+#[expect(
+    unsafe_code,
+    reason = "Module::deserialize_file trusts the file to be wasmtime's own output"
+)]
+fn deserialize(engine: &Engine, path: &Path) -> wasmtime::Result<Module> {
+    // SAFETY: `deserialize_file` runs the file's machine code, so the file must be what
+    // `Module::serialize` wrote, and must not change while the module is alive. Both hold: only
+    // `DiskCache::store` writes into skiff's cache directory, under a name made of the sha256 of
+    // the module's bytes and of the engine's compatibility hash, so the file is this module
+    // compiled by a compatible engine (wasmtime also checks its header and the engine
+    // configuration, and rejects a mismatch); and `store` replaces a file by renaming a new one
+    // over it, which leaves the inode mapped here untouched. The cache directory is as trusted
+    // as the skiff binary itself: whoever can write there can also replace skiff.
+    unsafe { Module::deserialize_file(engine, path) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_tag_is_stable_and_tracks_the_configuration() {
+        let a = Engine::default();
+        let b = Engine::default();
+        assert_eq!(engine_tag(&a), engine_tag(&b));
+        assert_eq!(engine_tag(&a).len(), 16);
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let c = Engine::new(&config).unwrap();
+        assert_ne!(engine_tag(&a), engine_tag(&c));
+    }
+}
