@@ -10,9 +10,9 @@
 //! - [`cli`]: the `skiff` command line.
 
 pub mod artifact;
-// pub mod cli; (lead: enabled once spec lands)
+pub mod cli;
 pub mod dag;
-// pub mod engine; (lead: enabled once spec lands)
+pub mod engine;
 pub mod executor;
 pub mod expr;
 pub mod spec;

@@ -28,10 +28,13 @@ use crate::artifact::ArtifactStore;
 use crate::executor::LocalExecutor;
 use crate::executor::route::{ImageKind, image_kind};
 use crate::executor::wasm::{WasmConfig, WasmError, WasmRuntime};
-use crate::spec::{Document, NodePhase, SpecError, TemplateKind, ValidateOptions};
+use crate::spec::{
+    Document, LifecycleHook, NodePhase, SpecError, TemplateKind, ValidateOptions, YamlPath,
+};
 
 pub use run::input_env_name;
-use run::{Call, Ctx, execute};
+use run::{Call, Ctx, execute, run_hook};
+use scope::Scope;
 pub use state::{NodeOutputs, NodeStatus, NodeType, RunState};
 
 /// An error of skiff itself, or a workflow it refuses to start.
@@ -135,6 +138,7 @@ pub fn preflight(doc: &Document, options: &RunOptions) -> Result<(), Vec<SpecErr
     let opts = ValidateOptions {
         entrypoint: options.entrypoint.clone(),
         supplied_parameters: options.parameters.iter().map(|(n, _)| n.clone()).collect(),
+        workflow_templates: Vec::new(),
     };
     crate::spec::validate(doc, &opts)?;
     let mut errors = Vec::new();
@@ -145,17 +149,24 @@ pub fn preflight(doc: &Document, options: &RunOptions) -> Result<(), Vec<SpecErr
             _ => continue,
         };
         if image_kind(image) == ImageKind::Unknown {
-            let path = format!("spec.templates[{i}].{field}.image");
-            errors.push(SpecError::at(
-                doc.locate(&path),
-                format!(
-                    "template '{}' runs image '{image}', which skiff cannot run locally",
-                    t.name
+            let path = YamlPath::root()
+                .key("spec")
+                .key("templates")
+                .index(i)
+                .key(field)
+                .key("image");
+            errors.push(
+                SpecError::new(
+                    doc.locate(&path),
+                    format!(
+                        "template '{}' runs image '{image}', which skiff cannot run locally",
+                        t.name
+                    ),
+                )
+                .with_help(
+                    "locally skiff runs busybox, alpine, argoproj/argosay, docker/whalesay and python images, and `wasm:` templates; for another image, run the step on a cluster (annotation skiff.dev/executor: kubernetes, with a kubeconfig)",
                 ),
-                Some(format!(
-                    "locally skiff runs busybox, alpine, argoproj/argosay, docker/whalesay and python images, and `wasm:` templates; for another image, run the step on a cluster (annotation skiff.dev/executor: kubernetes, with a kubeconfig)"
-                )),
-            ));
+            );
         }
     }
     if errors.is_empty() { Ok(()) } else { Err(errors) }
@@ -328,7 +339,12 @@ impl Engine {
             deadline,
         });
         let artifacts: Vec<(String, PathBuf)> = Vec::new();
-        let on_exit = wf.spec.on_exit.clone();
+        // `spec.onExit`, or its newer spelling `spec.hooks.exit`.
+        let on_exit = wf.spec.on_exit.clone().map(|t| LifecycleHook {
+            template: Some(t),
+            ..LifecycleHook::default()
+        });
+        let on_exit = on_exit.or_else(|| wf.spec.hooks.get("exit").cloned());
         let task = tokio::spawn(drive(ctx, entrypoint, params, artifacts, on_exit));
         Ok(RunHandle {
             name,
@@ -345,7 +361,7 @@ async fn drive(
     entrypoint: String,
     params: Vec<(String, String)>,
     artifacts: Vec<(String, PathBuf)>,
-    on_exit: Option<String>,
+    on_exit: Option<LifecycleHook>,
 ) {
     let run_name = ctx.run_name.clone();
     let Some(template) = ctx.templates.get(&entrypoint).cloned() else {
@@ -392,31 +408,23 @@ async fn drive(
             g.insert("workflow.status".to_string(), phase.as_str().to_string());
             g.insert("workflow.failures".to_string(), failures);
         }
-        match ctx.templates.get(&exit).cloned() {
-            Some(template) => {
-                let r = execute(
-                    ctx.clone(),
-                    Call {
-                        node_name: format!("{run_name}.onExit"),
-                        display: format!("{run_name}.onExit"),
-                        parent: None,
-                        template,
-                        params: Vec::new(),
-                        artifacts: Vec::new(),
-                    },
-                )
-                .await;
-                if r.phase.is_failed_or_error() && phase == NodePhase::Succeeded {
-                    phase = r.phase;
-                    message = Some(format!(
-                        "exit handler failed: {}",
-                        r.message.unwrap_or_default()
-                    ));
-                }
-            }
-            None => {
-                phase = NodePhase::Error;
-                message = Some(format!("onExit template '{exit}' not found"));
+        let hook = run_hook(
+            &ctx,
+            &exit,
+            &format!("{run_name}.onExit"),
+            &format!("{run_name}.onExit"),
+            None,
+            &Scope::default(),
+            None,
+        )
+        .await;
+        if let Some(r) = hook {
+            if r.phase.is_failed_or_error() && phase == NodePhase::Succeeded {
+                phase = r.phase;
+                message = Some(format!(
+                    "exit handler failed: {}",
+                    r.message.unwrap_or_default()
+                ));
             }
         }
     }

@@ -179,14 +179,13 @@ impl Ctx {
                 outputs: NodeOutputs::default(),
                 retry_attempt: None,
             };
-            if state.nodes.insert(id.clone(), node).is_none() {
+            let new = state.nodes.insert(id.clone(), node).is_none();
+            if new {
                 state.order.push(id.clone());
             }
-            if let Some(parent) = parent {
-                if let Some(p) = state.nodes.get_mut(parent) {
-                    if !p.children.contains(&id) {
-                        p.children.push(id.clone());
-                    }
+            if let Some(p) = parent.and_then(|p| state.nodes.get_mut(p)) {
+                if new || !p.children.contains(&id) {
+                    p.children.push(id.clone());
                 }
             }
         }
@@ -277,10 +276,26 @@ pub(crate) fn execute(ctx: Arc<Ctx>, call: Call) -> BoxFuture<'static, NodeResul
                 return ctx.error_node(&id, message);
             }
         };
-        match &template.retry_strategy {
-            Some(_) => execute_with_retries(ctx, call, scope).await,
-            None => execute_once(ctx, call, scope, None).await,
+        let hook_scope = scope.clone();
+        let result = match &template.retry_strategy {
+            Some(_) => execute_with_retries(ctx.clone(), call.clone(), scope).await,
+            None => execute_once(ctx.clone(), call.clone(), scope, None).await,
+        };
+        // A template's own exit hook runs after every call of it, whatever the outcome.
+        if let Some(hook) = template.hooks.get("exit") {
+            let parent = call.parent.clone().unwrap_or_else(|| result.id.clone());
+            run_hook(
+                &ctx,
+                hook,
+                &format!("{}.onExit", call.node_name),
+                &format!("{}.onExit", call.display),
+                Some(&parent),
+                &hook_scope,
+                None,
+            )
+            .await;
         }
+        result
     }
     .boxed()
 }
@@ -339,8 +354,8 @@ async fn execute_with_retries(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeRe
                 let factor = b
                     .factor
                     .as_ref()
-                    .and_then(|f| f.as_f64())
-                    .unwrap_or(1.0)
+                    .and_then(|f| f.text().trim().parse::<f64>().ok())
+                    .unwrap_or(1.0_f64)
                     .max(1.0);
                 wait = base.mul_f64(factor.powi(attempt as i32));
                 if let Some(cap) = b.cap.as_deref().and_then(|c| parse_duration(c).ok()) {
@@ -614,7 +629,7 @@ fn step_request(
 ) -> Result<StepRequest, String> {
     let mut files = Vec::new();
     let mut env = Vec::new();
-    let mut resources = None;
+    let resources;
     let program = match template.kind() {
         TemplateKind::Container(c) => {
             env = container_env(c)?;
@@ -963,7 +978,6 @@ struct InvocationResult {
     name: String,
     id: String,
     phase: NodePhase,
-    message: Option<String>,
     looped: bool,
     children: Vec<NodeResult>,
     outputs: NodeOutputs,
@@ -1035,22 +1049,31 @@ fn not_run(
     }
 }
 
-/// Runs one step or task: its loop iterations (each with its `when`), and its exit hook.
-async fn run_invocation(
-    ctx: Arc<Ctx>,
+/// One iteration of a step or task, settled as far as it can be without running anything.
+enum Prepared {
+    /// It did not run (`when` false, or an error in its expressions or arguments).
+    Settled(NodeResult),
+    /// It runs this call.
+    Run(Call),
+}
+
+/// Prepares a step or task: expands its loop, evaluates each iteration's `when` and resolves its arguments
+/// in `scope`, all synchronously, so the caller's scope is not held (nor copied) while the steps run. Only a
+/// step with an exit hook keeps a copy of the scope, for the hook's arguments.
+fn prepare_invocation(
+    ctx: &Arc<Ctx>,
     inv: Invocation,
     base_name: String,
     parent: String,
-    scope: Scope,
+    scope: &Scope,
     prefix: &'static str,
-    group_limit: Option<Arc<Semaphore>>,
-) -> InvocationResult {
+) -> PreparedInvocation {
     let looped = inv.is_loop();
-    let expanded = match expand(&ctx, &inv, &base_name, &scope) {
+    let expanded = match expand(ctx, &inv, &base_name, scope) {
         Ok(e) => e,
         Err(message) => {
             let r = not_run(
-                &ctx,
+                ctx,
                 &inv,
                 &base_name,
                 &inv.name,
@@ -1058,14 +1081,14 @@ async fn run_invocation(
                 NodePhase::Error,
                 message,
             );
-            return InvocationResult {
-                name: inv.name.clone(),
-                id: r.id.clone(),
-                phase: r.phase,
-                message: r.message.clone(),
+            return PreparedInvocation {
+                inv,
+                base_name,
+                prefix,
                 looped: false,
-                outputs: r.outputs.clone(),
-                children: vec![r],
+                group_id: None,
+                iterations: vec![(Prepared::Settled(r), None)],
+                hook_scope: None,
             };
         }
     };
@@ -1085,93 +1108,109 @@ async fn run_invocation(
         (parent.clone(), None)
     };
     let template = ctx.template(&inv);
-    let mut futures = Vec::new();
+    let mut iterations = Vec::new();
     for e in expanded {
-        let ctx = ctx.clone();
-        let inv = inv.clone();
-        let scope = scope.clone();
-        let template = template.clone();
-        let parent = iteration_parent.clone();
-        let limit = group_limit.clone();
-        futures.push(async move {
-            let frame = Frame {
-                scope: &scope,
-                item: e.item.as_ref(),
-            };
+        let frame = Frame {
+            scope,
+            item: e.item.as_ref(),
+        };
+        let settle = |phase, message| {
+            Prepared::Settled(not_run(
+                ctx,
+                &inv,
+                &e.node_name,
+                &e.display,
+                &iteration_parent,
+                phase,
+                message,
+            ))
+        };
+        let prepared = (|| {
             if let Some(when) = &inv.when {
                 let text = substitute_lenient(when, &|tag| ctx.lookup(frame, &tag.name));
                 match eval_when(&text) {
                     Ok(true) => {}
                     Ok(false) => {
-                        return not_run(
-                            &ctx,
-                            &inv,
-                            &e.node_name,
-                            &e.display,
-                            &parent,
-                            NodePhase::Skipped,
-                            format!("when '{text}' evaluated false"),
-                        );
+                        return settle(NodePhase::Skipped, format!("when '{text}' evaluated false"));
                     }
-                    Err(err) => {
-                        return not_run(
-                            &ctx,
-                            &inv,
-                            &e.node_name,
-                            &e.display,
-                            &parent,
-                            NodePhase::Error,
-                            format!("when '{text}': {err}"),
-                        );
-                    }
+                    Err(err) => return settle(NodePhase::Error, format!("when '{text}': {err}")),
                 }
             }
-            let template = match template {
-                Ok(t) => t,
-                Err(message) => {
-                    return not_run(
-                        &ctx,
-                        &inv,
-                        &e.node_name,
-                        &e.display,
-                        &parent,
-                        NodePhase::Error,
-                        message,
-                    );
-                }
+            let template = match &template {
+                Ok(t) => t.clone(),
+                Err(message) => return settle(NodePhase::Error, message.clone()),
             };
-            let (params, artifacts) = match resolve_arguments(&ctx, &inv.arguments, frame) {
-                Ok(a) => a,
-                Err(message) => {
-                    return not_run(
-                        &ctx,
-                        &inv,
-                        &e.node_name,
-                        &e.display,
-                        &parent,
-                        NodePhase::Error,
-                        message,
-                    );
-                }
-            };
-            let _permit = match &limit {
-                Some(l) => l.clone().acquire_owned().await.ok(),
-                None => None,
-            };
-            let result = execute(
-                ctx.clone(),
-                Call {
+            match resolve_arguments(ctx, &inv.arguments, frame) {
+                Ok((params, artifacts)) => Prepared::Run(Call {
                     node_name: e.node_name.clone(),
                     display: e.display.clone(),
-                    parent: Some(parent.clone()),
+                    parent: Some(iteration_parent.clone()),
                     template,
                     params,
                     artifacts,
-                },
-            )
-            .await;
-            drop(_permit);
-            if let Some(hook) = &inv.exit_hook {
+                }),
+                Err(message) => settle(NodePhase::Error, message),
+            }
+        })();
+        iterations.push((prepared, e.item));
+    }
+    let hook_scope = inv.exit_hook.is_some().then(|| scope.clone());
+    PreparedInvocation {
+        inv,
+        base_name,
+        prefix,
+        looped,
+        group_id,
+        iterations,
+        hook_scope,
+    }
+}
+
+/// A step or task ready to run.
+struct PreparedInvocation {
+    inv: Invocation,
+    base_name: String,
+    prefix: &'static str,
+    looped: bool,
+    group_id: Option<String>,
+    iterations: Vec<(Prepared, Option<Value>)>,
+    hook_scope: Option<Scope>,
+}
+
+/// Runs a prepared step or task: its iterations, each followed by its exit hook.
+async fn run_invocation(
+    ctx: Arc<Ctx>,
+    prepared: PreparedInvocation,
+    group_limit: Option<Arc<Semaphore>>,
+) -> InvocationResult {
+    let PreparedInvocation {
+        inv,
+        base_name,
+        prefix,
+        looped,
+        group_id,
+        iterations,
+        hook_scope,
+    } = prepared;
+    let hook_scope = hook_scope.as_ref();
+    let futures = iterations.into_iter().map(|(prepared, item)| {
+        let ctx = ctx.clone();
+        let limit = group_limit.clone();
+        let inv = &inv;
+        async move {
+            let call = match prepared {
+                Prepared::Settled(r) => return r,
+                Prepared::Run(call) => call,
+            };
+            let permit = match &limit {
+                Some(l) => l.clone().acquire_owned().await.ok(),
+                None => None,
+            };
+            let (node_name, display, parent) =
+                (call.node_name.clone(), call.display.clone(), call.parent.clone());
+            let result = execute(ctx.clone(), call).await;
+            drop(permit);
+            if let (Some(hook), Some(scope)) = (&inv.exit_hook, hook_scope) {
                 let mut hook_scope = scope.clone();
                 hook_scope.add_node_outputs(
                     &format!("{prefix}.{}", inv.name),
@@ -1182,17 +1221,17 @@ async fn run_invocation(
                 run_hook(
                     &ctx,
                     hook,
-                    &format!("{}.onExit", e.node_name),
-                    &format!("{}.onExit", e.display),
-                    &parent,
+                    &format!("{node_name}.onExit"),
+                    &format!("{display}.onExit"),
+                    parent.as_deref(),
                     &hook_scope,
-                    e.item.as_ref(),
+                    item.as_ref(),
                 )
                 .await;
             }
             result
-        });
-    }
+        }
+    });
     let children = join_all(futures).await;
     if looped {
         let phase = children
@@ -1206,13 +1245,12 @@ async fn run_invocation(
             .and_then(|c| c.message.clone());
         let id = group_id.unwrap_or_else(|| node_id(&ctx.run_name, &base_name));
         if prefix == "tasks" {
-            ctx.finish_node(&id, phase, message.clone());
+            ctx.finish_node(&id, phase, message);
         }
         InvocationResult {
             name: inv.name.clone(),
             id,
             phase,
-            message,
             looped: true,
             outputs: NodeOutputs::default(),
             children,
@@ -1223,7 +1261,6 @@ async fn run_invocation(
             name: inv.name.clone(),
             id: only.id.clone(),
             phase: only.phase,
-            message: only.message.clone(),
             looped: false,
             outputs: only.outputs.clone(),
             children: vec![only],
@@ -1232,12 +1269,12 @@ async fn run_invocation(
 }
 
 /// Runs an exit hook's template; its phase is recorded on its own node and does not change its owner's.
-async fn run_hook(
+pub(crate) async fn run_hook(
     ctx: &Arc<Ctx>,
     hook: &LifecycleHook,
     node_name: &str,
     display: &str,
-    parent: &str,
+    parent: Option<&str>,
     scope: &Scope,
     item: Option<&Value>,
 ) -> Option<NodeResult> {
@@ -1250,7 +1287,7 @@ async fn run_hook(
             display,
             NodeType::Pod,
             Some(&name),
-            Some(parent),
+            parent,
             NodePhase::Error,
         );
         return Some(ctx.error_node(&id, format!("exit hook template '{name}' not found")));
@@ -1263,7 +1300,7 @@ async fn run_hook(
                 display,
                 NodeType::Pod,
                 Some(&name),
-                Some(parent),
+                parent,
                 NodePhase::Error,
             );
             return Some(ctx.error_node(&id, message));
@@ -1275,7 +1312,7 @@ async fn run_hook(
             Call {
                 node_name: node_name.to_string(),
                 display: display.to_string(),
-                parent: Some(parent.to_string()),
+                parent: parent.map(str::to_string),
                 template,
                 params,
                 artifacts,
@@ -1340,17 +1377,22 @@ async fn execute_steps(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeResult {
             NodePhase::Running,
         );
         let invocations: Vec<Invocation> = group.iter().map(Invocation::from).collect();
-        let runs = invocations.iter().map(|inv| {
-            run_invocation(
-                ctx.clone(),
-                inv.clone(),
-                format!("{group_name}.{}", inv.name),
-                group_id.clone(),
-                scope.clone(),
-                "steps",
-                limit.clone(),
-            )
-        });
+        let prepared: Vec<PreparedInvocation> = invocations
+            .iter()
+            .map(|inv| {
+                prepare_invocation(
+                    &ctx,
+                    inv.clone(),
+                    format!("{group_name}.{}", inv.name),
+                    group_id.clone(),
+                    &scope,
+                    "steps",
+                )
+            })
+            .collect();
+        let runs = prepared
+            .into_iter()
+            .map(|p| run_invocation(ctx.clone(), p, limit.clone()));
         let results = join_all(runs).await;
         let mut failure = None;
         for (inv, r) in invocations.iter().zip(&results) {
@@ -1479,13 +1521,14 @@ async fn execute_dag(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeResult {
         logic.insert(task.name.clone(), expr);
         invocations.insert(task.name.clone(), Invocation::from(task));
     }
+    let depended_on: std::collections::HashSet<&String> = deps.values().flatten().collect();
     // Target tasks: `dag.target`, or every task no other task depends on.
     let targets: Vec<String> = match &dag.target {
         Some(t) if !t.trim().is_empty() => t.split_whitespace().map(str::to_string).collect(),
         _ => dag
             .tasks
             .iter()
-            .filter(|t| !deps.values().any(|d| d.contains(&t.name)))
+            .filter(|t| !depended_on.contains(&t.name))
             .map(|t| t.name.clone())
             .collect(),
     };
@@ -1536,7 +1579,6 @@ async fn execute_dag(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeResult {
                         name: name.clone(),
                         id: r.id.clone(),
                         phase,
-                        message: r.message.clone(),
                         looped: false,
                         outputs: r.outputs.clone(),
                         children: vec![r],
@@ -1549,18 +1591,8 @@ async fn execute_dag(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeResult {
                     continue;
                 }
             }
-            running.push(
-                run_invocation(
-                    ctx.clone(),
-                    inv,
-                    node_name,
-                    id.clone(),
-                    scope.clone(),
-                    "tasks",
-                    limit.clone(),
-                )
-                .boxed(),
-            );
+            let prepared = prepare_invocation(&ctx, inv, node_name, id.clone(), &scope, "tasks");
+            running.push(run_invocation(ctx.clone(), prepared, limit.clone()).boxed());
         }
         let Some(done) = running.next().await else {
             break;
@@ -1573,6 +1605,7 @@ async fn execute_dag(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeResult {
         queue.finish(&name);
         if fail_fast
             && !stopped
+            && phases[&name].is_failed_or_error()
             && assess_dag(&order, &phases, &deps, &targets, &continues).is_some()
         {
             // Argo's failFast: once the dag is known to fail, no new task starts; running ones finish.

@@ -7,7 +7,7 @@
 
 pub mod guests;
 pub mod wasm;
-// pub mod local; (enabled once wasm lands)
+pub mod local;
 pub mod route;
 
-// pub use local::{LocalExecutor, OutputArtifact, OutputParameter, Program, StepOutcome, StepRequest};
+pub use local::{LocalExecutor, OutputArtifact, OutputParameter, Program, StepOutcome, StepRequest};

@@ -37,7 +37,9 @@ pub enum ExprError {
         message: String,
     },
     /// A regular expression after `=~` or `!~` does not compile.
-    #[error("invalid regular expression '{pattern}' in '{context}' expression '{expr}' at column {column}")]
+    #[error(
+        "invalid regular expression '{pattern}' in '{context}' expression '{expr}' at column {column}"
+    )]
     Regex {
         /// Which kind of expression: `when` or `depends`.
         context: &'static str,

@@ -53,7 +53,11 @@ pub(crate) fn float_v(f: f64) -> String {
     }
     if !(-4..6).contains(&exp) {
         let exp_sign = if exp < 0 { '-' } else { '+' };
-        format!("{sign}{}e{exp_sign}{:02}", scientific_mantissa(&digits), exp.abs())
+        format!(
+            "{sign}{}e{exp_sign}{:02}",
+            scientific_mantissa(&digits),
+            exp.abs()
+        )
     } else {
         format!("{sign}{}", positional(&digits, exp))
     }
@@ -78,7 +82,10 @@ pub(crate) fn float_json(f: f64) -> String {
         } else {
             format!("{:02}", exp.abs())
         };
-        format!("{sign}{}e{exp_sign}{exp_digits}", scientific_mantissa(&digits))
+        format!(
+            "{sign}{}e{exp_sign}{exp_digits}",
+            scientific_mantissa(&digits)
+        )
     } else {
         format!("{sign}{}", positional(&digits, exp))
     }

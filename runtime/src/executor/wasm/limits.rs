@@ -104,11 +104,10 @@ pub(crate) fn human_bytes(n: u64) -> String {
     const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
     for (unit, size) in UNITS {
         if n >= size {
-            return if n % size == 0 {
+            return if n.is_multiple_of(size) {
                 format!("{} {unit}", n / size)
             } else {
-                // Display only: the precision lost in the cast is below what one decimal shows.
-                #[expect(clippy::cast_precision_loss, reason = "an approximate size for a message")]
+                // Display only: what the cast loses is far below the one decimal shown.
                 let value = n as f64 / size as f64;
                 format!("{value:.1} {unit}")
             };
@@ -125,9 +124,8 @@ pub(crate) fn human_duration(d: Duration) -> String {
     }
     let secs = d.as_secs();
     if d.subsec_millis() != 0 {
-        return format!("{}.{:03}s", secs, d.subsec_millis())
-            .trim_end_matches('0')
-            .to_owned();
+        let millis = format!("{:03}", d.subsec_millis());
+        return format!("{secs}.{}s", millis.trim_end_matches('0'));
     }
     match (secs / 3600, secs / 60 % 60, secs % 60) {
         (0, 0, s) => format!("{s}s"),

@@ -168,7 +168,7 @@ pub const DEFAULT_STDOUT_LIMIT: usize = 8 << 20;
 /// Default for [`WasmConfig::epoch_tick`].
 pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Bytes of each pooled linear memory reset with `memset` rather than returned to the kernel.
-pub const POOL_MEMORY_KEEP_RESIDENT: usize = 1 << 20;
+pub const POOL_MEMORY_KEEP_RESIDENT: usize = 256 << 10;
 /// Bytes of each pooled table reset with `memset` rather than returned to the kernel.
 pub const POOL_TABLE_KEEP_RESIDENT: usize = 64 << 10;
 

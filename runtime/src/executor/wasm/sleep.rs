@@ -100,9 +100,7 @@ fn instantiate_trampoline(
     let memory = caller
         .get_export("memory")
         .ok_or_else(|| wasmtime::format_err!("the module exports no memory for poll_oneoff"))?;
-    let poll = wasi_only
-        .get(&mut *caller, WASI_MODULE, "poll_oneoff")
-        .ok_or_else(|| wasmtime::format_err!("wasmtime-wasi defines no poll_oneoff"))?;
+    let poll = wasi_only.get(&mut *caller, WASI_MODULE, "poll_oneoff")?;
     let instance = Instance::new(&mut *caller, trampoline, &[poll, memory])?;
     instance.get_typed_func(&mut *caller, "poll_oneoff")
 }
@@ -238,7 +236,8 @@ mod tests {
         let mut raw = subscription(1, 0, CLOCK_MONOTONIC, 10, 0);
         raw.extend(subscription(2, 1, 0, 0, 0)); // fd_read on stdin
         assert!(read_timers(&raw).is_none());
-        let monotonic_absolute = subscription(1, 0, CLOCK_MONOTONIC, 10, SUBSCRIPTION_CLOCK_ABSTIME);
+        let monotonic_absolute =
+            subscription(1, 0, CLOCK_MONOTONIC, 10, SUBSCRIPTION_CLOCK_ABSTIME);
         assert!(read_timers(&monotonic_absolute).is_none());
         let cputime = subscription(1, 0, 2, 10, 0);
         assert!(read_timers(&cputime).is_none());

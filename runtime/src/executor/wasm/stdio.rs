@@ -76,7 +76,9 @@ impl Capture {
     fn lock(&self) -> MutexGuard<'_, Captured> {
         // A panic while holding this lock can only come from an allocation failure in `append`;
         // the bytes already captured are still the best answer.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Takes what was captured (the pipes may still be alive inside a store being dropped).
