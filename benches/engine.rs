@@ -40,12 +40,24 @@ fn chain(n: usize) -> String {
     y
 }
 
-fn run_engine(engine: &Engine, rt: &tokio::runtime::Runtime, dir: &Path, name: &str, yaml: &str) -> Duration {
+fn run_engine(
+    engine: &Engine,
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    name: &str,
+    yaml: &str,
+) -> Duration {
     let file = dir.join(format!("{name}.yaml"));
     std::fs::write(&file, yaml).unwrap();
     let doc = parse_workflow(yaml, &file).unwrap();
     let start = Instant::now();
-    let state = rt.block_on(async { engine.start(&doc, RunOptions::default()).unwrap().wait().await });
+    let state = rt.block_on(async {
+        engine
+            .start(&doc, RunOptions::default())
+            .unwrap()
+            .wait()
+            .await
+    });
     let took = start.elapsed();
     assert_eq!(state.phase, NodePhase::Succeeded, "{:?}", state.message);
     took
@@ -85,8 +97,13 @@ fn main() {
         .unwrap_or(if quick { 20 } else { 1000 });
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("noop.wasm"), NOOP_WASM).unwrap();
-    let parallel = std::thread::available_parallelism().map(|p| p.get()).unwrap_or(2);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let parallel = std::thread::available_parallelism()
+        .map(|p| p.get())
+        .unwrap_or(2);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let engine = Engine::new(EngineConfig::new(dir.path().join("home"))).unwrap();
     // Warm: compile the module once (it is cached) and touch every code path.
     run_engine(&engine, &rt, dir.path(), "warm", &fan_out(4));
@@ -98,8 +115,23 @@ fn main() {
     let native_chain = per(native_chain(n));
 
     println!("per-step overhead, {n} no-op steps, {parallel} CPUs (one run)");
-    println!("{:<10} {:>14} {:>16} {:>10}", "shape", "skiff wasm µs", "native proc µs", "ratio");
-    println!("{:<10} {:>14.1} {:>16.1} {:>9.1}x", "fan-out", skiff_fan, native_fan, native_fan / skiff_fan);
-    println!("{:<10} {:>14.1} {:>16.1} {:>9.1}x", "chain", skiff_chain, native_chain, native_chain / skiff_chain);
+    println!(
+        "{:<10} {:>14} {:>16} {:>10}",
+        "shape", "skiff wasm µs", "native proc µs", "ratio"
+    );
+    println!(
+        "{:<10} {:>14.1} {:>16.1} {:>9.1}x",
+        "fan-out",
+        skiff_fan,
+        native_fan,
+        native_fan / skiff_fan
+    );
+    println!(
+        "{:<10} {:>14.1} {:>16.1} {:>9.1}x",
+        "chain",
+        skiff_chain,
+        native_chain,
+        native_chain / skiff_chain
+    );
     println!("target: at most 100 µs per step through the engine");
 }

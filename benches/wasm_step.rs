@@ -38,7 +38,14 @@ fn add_component() -> Option<PathBuf> {
 
 fn run_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("run");
-    let root = tempfile::tempdir().expect("root");
+    // Step roots live on tmpfs when there is one, as skiff's own do.
+    let shm = std::path::Path::new("/dev/shm");
+    let root = if shm.is_dir() {
+        tempfile::tempdir_in(shm)
+    } else {
+        tempfile::tempdir()
+    }
+    .expect("root");
     std::fs::create_dir(root.path().join("tmp")).expect("tmp");
     let with_root = Sandbox {
         args: vec!["step".into()],
@@ -51,7 +58,11 @@ fn run_step(c: &mut Criterion) {
     };
     for (allocator, pool) in [("pooling", 256), ("on-demand", 0)] {
         let runtime = runtime(pool, None);
-        assert_eq!(runtime.is_pooling(), pool > 0, "the pool could not be reserved");
+        assert_eq!(
+            runtime.is_pooling(),
+            pool > 0,
+            "the pool could not be reserved"
+        );
         let module = runtime.module(NOOP.as_bytes()).expect("module");
         group.bench_function(format!("noop/{allocator}"), |b| {
             b.iter(|| black_box(runtime.run(&module, &bare).expect("run")))

@@ -25,20 +25,30 @@ fn refused(file: &str, expected: &[&str]) -> String {
 
 #[test]
 fn malformed_yaml_names_the_line() {
-    refused("malformed-yaml.yaml", &["tests/bad-input/malformed-yaml.yaml:1"]);
+    refused(
+        "malformed-yaml.yaml",
+        &["tests/bad-input/malformed-yaml.yaml:1"],
+    );
 }
 
 #[test]
 fn unknown_template_names_the_step_and_the_line() {
     refused(
         "unknown-template.yaml",
-        &["tests/bad-input/unknown-template.yaml:11:", "print-mesage", "print-message"],
+        &[
+            "tests/bad-input/unknown-template.yaml:11:",
+            "print-mesage",
+            "print-message",
+        ],
     );
 }
 
 #[test]
 fn cycle_names_the_tasks() {
-    refused("cycle.yaml", &["tests/bad-input/cycle.yaml:", "cycle", "A", "B", "C"]);
+    refused(
+        "cycle.yaml",
+        &["tests/bad-input/cycle.yaml:", "cycle", "A", "B", "C"],
+    );
 }
 
 #[test]
@@ -79,13 +89,19 @@ fn unsupported_image_names_the_image_and_the_way_out() {
 fn unknown_variable_is_named() {
     refused(
         "unknown-variable.yaml",
-        &["tests/bad-input/unknown-variable.yaml:15:", "inputs.parameters.mesage"],
+        &[
+            "tests/bad-input/unknown-variable.yaml:15:",
+            "inputs.parameters.mesage",
+        ],
     );
 }
 
 #[test]
 fn missing_entrypoint_is_named() {
-    refused("missing-entrypoint.yaml", &["missing-entrypoint.yaml", "entrypoint"]);
+    refused(
+        "missing-entrypoint.yaml",
+        &["missing-entrypoint.yaml", "entrypoint"],
+    );
 }
 
 #[test]

@@ -42,7 +42,11 @@ fn argo_core_workflows_reach_their_expected_phase() {
         .filter(|(f, _)| f.starts_with("core/"))
         .map(|(f, p)| (f.to_string(), p.trim().to_string()))
         .collect();
-    assert!(cases.len() >= 40, "EXPECTED.tsv lists {} core workflows", cases.len());
+    assert!(
+        cases.len() >= 40,
+        "EXPECTED.tsv lists {} core workflows",
+        cases.len()
+    );
 
     let queue = Mutex::new(cases.clone());
     let report = Mutex::new(Vec::new());
@@ -66,7 +70,10 @@ fn argo_core_workflows_reach_their_expected_phase() {
                                 .is_some_and(|m| m.contains("python executor"))
                         });
                     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-                    report.lock().unwrap().push((file, want, got, needs_python, stderr));
+                    report
+                        .lock()
+                        .unwrap()
+                        .push((file, want, got, needs_python, stderr));
                 }
             });
         }
@@ -86,6 +93,9 @@ fn argo_core_workflows_reach_their_expected_phase() {
         eprintln!("{verdict:>13}  {file}  (expected {want}, got {got})");
     }
     let passed = report.iter().filter(|r| r.1 == r.2).count();
-    eprintln!("{passed} of {} core workflows reach their expected phase", report.len());
+    eprintln!(
+        "{passed} of {} core workflows reach their expected phase",
+        report.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

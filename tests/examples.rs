@@ -25,21 +25,36 @@ fn hello_world_parameter_override_reaches_the_step() {
         .values()
         .find(|n| n["type"] == "Pod")
         .unwrap();
-    assert!(root["outputs"]["result"].as_str().unwrap().contains("< ahoy skiff >"));
+    assert!(
+        root["outputs"]["result"]
+            .as_str()
+            .unwrap()
+            .contains("< ahoy skiff >")
+    );
 }
 
 #[test]
 fn steps_run_in_order_and_in_parallel() {
     let (code, doc, _) = run_json("examples/steps.yaml", &[]);
     assert_eq!(code, 0);
-    for (name, msg) in [("hello1", "hello1"), ("hello2a", "hello2a"), ("hello2b", "hello2b")] {
+    for (name, msg) in [
+        ("hello1", "hello1"),
+        ("hello2a", "hello2a"),
+        ("hello2b", "hello2b"),
+    ] {
         let n = node(&doc, name);
         assert_eq!(n["phase"], "Succeeded");
         assert_eq!(n["outputs"]["result"], msg);
     }
     // hello1 finished before the second group started.
-    let first = node(&doc, "hello1")["finishedAt"].as_str().unwrap().to_string();
-    let second = node(&doc, "hello2a")["startedAt"].as_str().unwrap().to_string();
+    let first = node(&doc, "hello1")["finishedAt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let second = node(&doc, "hello2a")["startedAt"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(first <= second);
 }
 
@@ -122,15 +137,24 @@ fn parameters_from_a_file() {
 fn output_parameter_flows_to_the_next_step() {
     let (code, doc, _) = run_json("examples/output-parameter.yaml", &[]);
     assert_eq!(code, 0);
-    assert_eq!(output_param(&doc, "generate", "greeting"), "hello from a file");
-    assert_eq!(node(&doc, "consume")["outputs"]["result"], "got: hello from a file");
+    assert_eq!(
+        output_param(&doc, "generate", "greeting"),
+        "hello from a file"
+    );
+    assert_eq!(
+        node(&doc, "consume")["outputs"]["result"],
+        "got: hello from a file"
+    );
 }
 
 #[test]
 fn artifact_directory_passes_between_steps() {
     let (code, doc, _) = run_json("examples/artifact-passing.yaml", &[]);
     assert_eq!(code, 0, "{doc:#}");
-    let result = node(&doc, "consume")["outputs"]["result"].as_str().unwrap().to_string();
+    let result = node(&doc, "consume")["outputs"]["result"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(result.contains("numbers.txt"), "{result}");
     assert!(result.contains("sum of lines: 5"), "{result}");
     assert!(result.ends_with("done"), "{result}");

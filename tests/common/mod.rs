@@ -1,6 +1,9 @@
 //! Helpers shared by the end-to-end tests.
 
-#![allow(dead_code, reason = "each test file uses a different part of the helpers")]
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the helpers"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -9,7 +12,10 @@ use assert_cmd::Command;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// A `SKIFF_HOME` shared by the tests of one build, so the toolbox is compiled once and then loaded from the
@@ -68,7 +74,11 @@ pub fn nodes_named<'a>(doc: &'a serde_json::Value, name: &str) -> Vec<&'a serde_
 /// The one node of a status document whose display name is `name`.
 pub fn node<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     let found = nodes_named(doc, name);
-    assert_eq!(found.len(), 1, "expected one node named {name}, got {found:?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one node named {name}, got {found:?}"
+    );
     found[0]
 }
 

@@ -112,10 +112,8 @@ pub fn copy_tree(from: &Path, to: &Path, link: bool) -> Result<(), ArtifactError
             let entry = entry.map_err(err)?;
             copy_tree(&entry.path(), &to.join(entry.file_name()), link)?;
         }
-    } else if meta.is_file() {
-        if !(link && fs::hard_link(from, to).is_ok()) {
-            fs::copy(from, to).map_err(err)?;
-        }
+    } else if meta.is_file() && !(link && fs::hard_link(from, to).is_ok()) {
+        fs::copy(from, to).map_err(err)?;
     }
     Ok(())
 }
@@ -134,10 +132,16 @@ mod tests {
         let store = ArtifactStore::new(dir.path().join("store"));
         let saved = store.save("run", "node", "tree", &src).unwrap();
         assert_eq!(fs::read_to_string(saved.join("sub/b.txt")).unwrap(), "b");
-        let one = store.save("run", "node", "one", &src.join("a.txt")).unwrap();
+        let one = store
+            .save("run", "node", "one", &src.join("a.txt"))
+            .unwrap();
         assert_eq!(fs::read_to_string(one).unwrap(), "a");
         let raw = store.save_bytes("run", "node", "raw", b"data").unwrap();
         assert_eq!(fs::read(raw).unwrap(), b"data");
-        assert!(store.save("run", "node", "x", &src.join("missing")).is_err());
+        assert!(
+            store
+                .save("run", "node", "x", &src.join("missing"))
+                .is_err()
+        );
     }
 }

@@ -77,7 +77,10 @@ fn parameters(args: &SubmitArgs) -> Result<Vec<(String, String)>, CliError> {
     let mut out = Vec::new();
     if let Some(file) = &args.parameter_file {
         let text = std::fs::read_to_string(file).map_err(|e| {
-            CliError::BadInput(format!("{}: cannot read the parameter file: {e}", file.display()))
+            CliError::BadInput(format!(
+                "{}: cannot read the parameter file: {e}",
+                file.display()
+            ))
         })?;
         let map: serde_yaml::Mapping = serde_yaml::from_str(&text).map_err(|e| {
             let at = e
@@ -92,14 +95,20 @@ fn parameters(args: &SubmitArgs) -> Result<Vec<(String, String)>, CliError> {
         for (k, v) in map {
             let key = match k {
                 serde_yaml::Value::String(s) => s,
-                other => serde_yaml::to_string(&other).unwrap_or_default().trim().to_string(),
+                other => serde_yaml::to_string(&other)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
             };
             let value = match v {
                 serde_yaml::Value::String(s) => s,
                 serde_yaml::Value::Sequence(_) | serde_yaml::Value::Mapping(_) => {
                     serde_json::to_string(&v).unwrap_or_default()
                 }
-                other => serde_yaml::to_string(&other).unwrap_or_default().trim().to_string(),
+                other => serde_yaml::to_string(&other)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
             };
             out.push((key, value));
         }

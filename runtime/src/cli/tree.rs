@@ -93,7 +93,8 @@ pub fn tree(state: &RunState) -> String {
     let wd = width(&|l| &l.duration, "DURATION");
     let mut out = String::new();
     let mut row = |a: &str, b: &str, c: &str, d: &str, e: &str| {
-        let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
+        let pad =
+            |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
         let line = format!(
             "{}  {}  {}  {}  {e}",
             pad(a, ws),
@@ -110,8 +111,17 @@ pub fn tree(state: &RunState) -> String {
     out
 }
 
-fn push_line(lines: &mut Vec<Line>, _state: &RunState, node: &NodeStatus, prefix: String, now: SystemTime) {
-    let is_leafish = matches!(node.node_type, NodeType::Pod | NodeType::Retry | NodeType::Suspend);
+fn push_line(
+    lines: &mut Vec<Line>,
+    _state: &RunState,
+    node: &NodeStatus,
+    prefix: String,
+    now: SystemTime,
+) {
+    let is_leafish = matches!(
+        node.node_type,
+        NodeType::Pod | NodeType::Retry | NodeType::Suspend
+    );
     lines.push(Line {
         step: format!("{prefix}{} {}", icon(node.phase), node.display_name),
         template: node.template_name.clone().unwrap_or_default(),
@@ -120,7 +130,7 @@ fn push_line(lines: &mut Vec<Line>, _state: &RunState, node: &NodeStatus, prefix
         } else {
             String::new()
         },
-        duration: if is_leafish && node.phase.is_completed() || node.phase == NodePhase::Running && is_leafish {
+        duration: if is_leafish && (node.phase.is_completed() || node.phase == NodePhase::Running) {
             node.duration(now).map(human_duration).unwrap_or_default()
         } else {
             String::new()
@@ -131,7 +141,13 @@ fn push_line(lines: &mut Vec<Line>, _state: &RunState, node: &NodeStatus, prefix
 
 /// Children to draw under `node`, each with whether it opens a parallel group: a steps node draws its groups'
 /// children (a group of several as a `┬` fork), anything else its own children.
-fn draw_children(lines: &mut Vec<Line>, state: &RunState, node: &NodeStatus, prefix: &str, now: SystemTime) {
+fn draw_children(
+    lines: &mut Vec<Line>,
+    state: &RunState,
+    node: &NodeStatus,
+    prefix: &str,
+    now: SystemTime,
+) {
     let children: Vec<&NodeStatus> = node
         .children
         .iter()
@@ -140,13 +156,22 @@ fn draw_children(lines: &mut Vec<Line>, state: &RunState, node: &NodeStatus, pre
     if node.node_type == NodeType::Steps {
         let groups: Vec<Vec<&NodeStatus>> = children
             .iter()
-            .map(|g| g.children.iter().filter_map(|id| state.nodes.get(id)).collect::<Vec<_>>())
+            .map(|g| {
+                g.children
+                    .iter()
+                    .filter_map(|id| state.nodes.get(id))
+                    .collect::<Vec<_>>()
+            })
             .filter(|g| !g.is_empty())
             .collect();
         for (gi, group) in groups.iter().enumerate() {
             let last_group = gi + 1 == groups.len();
             if group.len() == 1 {
-                let branch = if last_group { "└───" } else { "├───" };
+                let branch = if last_group {
+                    "└───"
+                } else {
+                    "├───"
+                };
                 let child = group[0];
                 push_line(lines, state, child, format!("{prefix}{branch}"), now);
                 let next = format!("{prefix}{}", if last_group { "    " } else { "│   " });

@@ -169,7 +169,11 @@ pub fn preflight(doc: &Document, options: &RunOptions) -> Result<(), Vec<SpecErr
             );
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 /// A run name from `generateName`: the prefix and five random lowercase letters and digits, as Argo makes it.
@@ -209,7 +213,11 @@ impl Engine {
                 std::env::temp_dir()
             }
         });
-        let scratch = base.join(format!("skiff-{}-{}", std::process::id(), rand::random::<u32>()));
+        let scratch = base.join(format!(
+            "skiff-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
         std::fs::create_dir_all(&scratch).map_err(|source| EngineError::Io {
             path: scratch.clone(),
             source,
@@ -263,7 +271,10 @@ impl Engine {
                 .rev()
                 .find(|(n, _)| *n == p.name)
                 .map(|(_, v)| v.clone());
-            if let Some(v) = given.or_else(|| p.value.clone()).or_else(|| p.default.clone()) {
+            if let Some(v) = given
+                .or_else(|| p.value.clone())
+                .or_else(|| p.default.clone())
+            {
                 params.push((p.name.clone(), v));
             }
         }
@@ -383,16 +394,14 @@ async fn drive(
         },
     );
     let (mut phase, mut message) = match ctx.deadline {
-        Some(deadline) => {
-            match tokio::time::timeout_at(deadline.into(), main).await {
-                Ok(r) => (r.phase, r.message),
-                Err(_) => {
-                    let message = "Max duration limit exceeded".to_string();
-                    mark_unfinished(&ctx, &message);
-                    (NodePhase::Failed, Some(message))
-                }
+        Some(deadline) => match tokio::time::timeout_at(deadline.into(), main).await {
+            Ok(r) => (r.phase, r.message),
+            Err(_) => {
+                let message = "Max duration limit exceeded".to_string();
+                mark_unfinished(&ctx, &message);
+                (NodePhase::Failed, Some(message))
             }
-        }
+        },
         None => {
             let r = main.await;
             (r.phase, r.message)
@@ -418,14 +427,15 @@ async fn drive(
             None,
         )
         .await;
-        if let Some(r) = hook {
-            if r.phase.is_failed_or_error() && phase == NodePhase::Succeeded {
-                phase = r.phase;
-                message = Some(format!(
-                    "exit handler failed: {}",
-                    r.message.unwrap_or_default()
-                ));
-            }
+        if let Some(r) = hook
+            && r.phase.is_failed_or_error()
+            && phase == NodePhase::Succeeded
+        {
+            phase = r.phase;
+            message = Some(format!(
+                "exit handler failed: {}",
+                r.message.unwrap_or_default()
+            ));
         }
     }
     {

@@ -26,7 +26,7 @@ use crate::expr::depends::{TaskOutcome, dependencies_to_depends, depends_names, 
 use crate::expr::items::{loop_node_suffix, param_items, sequence_items};
 use crate::expr::{eval_when, substitute, substitute_lenient};
 use crate::spec::{
-    Arguments, ContinueOn, Container, DagTask, LifecycleHook, NodePhase, Sequence, Template,
+    Arguments, Container, ContinueOn, DagTask, LifecycleHook, NodePhase, Sequence, Template,
     TemplateKind, WorkflowStep, parse_duration,
 };
 
@@ -54,7 +54,9 @@ pub(crate) struct Ctx {
 
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx").field("run_name", &self.run_name).finish()
+        f.debug_struct("Ctx")
+            .field("run_name", &self.run_name)
+            .finish()
     }
 }
 
@@ -183,10 +185,10 @@ impl Ctx {
             if new {
                 state.order.push(id.clone());
             }
-            if let Some(p) = parent.and_then(|p| state.nodes.get_mut(p)) {
-                if new || !p.children.contains(&id) {
-                    p.children.push(id.clone());
-                }
+            if let Some(p) = parent.and_then(|p| state.nodes.get_mut(p))
+                && (new || !p.children.contains(&id))
+            {
+                p.children.push(id.clone());
             }
         }
         self.changed();
@@ -315,7 +317,12 @@ async fn execute_with_retries(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeRe
         None => None,
         Some(l) => match l.as_i64() {
             Some(n) => Some(n.max(0) as u32),
-            None => return ctx.error_node(&id, format!("retryStrategy.limit '{}' is not an integer", l)),
+            None => {
+                return ctx.error_node(
+                    &id,
+                    format!("retryStrategy.limit '{}' is not an integer", l),
+                );
+            }
         },
     };
     let policy = strategy
@@ -344,30 +351,31 @@ async fn execute_with_retries(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeRe
         let exhausted = limit.is_some_and(|l| attempt >= l);
         let mut wait = Duration::ZERO;
         let mut out_of_time = false;
-        if retry && !exhausted {
-            if let Some(b) = &backoff {
-                let base = b
-                    .duration
-                    .as_deref()
-                    .and_then(|d| parse_duration(d).ok())
-                    .unwrap_or_default();
-                let factor = b
-                    .factor
-                    .as_ref()
-                    .and_then(|f| f.text().trim().parse::<f64>().ok())
-                    .unwrap_or(1.0_f64)
-                    .max(1.0);
-                wait = base.mul_f64(factor.powi(attempt as i32));
-                if let Some(cap) = b.cap.as_deref().and_then(|c| parse_duration(c).ok()) {
-                    wait = wait.min(cap);
-                }
-                if let Some(max) = b
-                    .max_duration
-                    .as_deref()
-                    .and_then(|m| parse_duration(m).ok())
-                {
-                    out_of_time = started.elapsed() + wait > max;
-                }
+        if retry
+            && !exhausted
+            && let Some(b) = &backoff
+        {
+            let base = b
+                .duration
+                .as_deref()
+                .and_then(|d| parse_duration(d).ok())
+                .unwrap_or_default();
+            let factor = b
+                .factor
+                .as_ref()
+                .and_then(|f| f.text().trim().parse::<f64>().ok())
+                .unwrap_or(1.0_f64)
+                .max(1.0);
+            wait = base.mul_f64(factor.powi(attempt as i32));
+            if let Some(cap) = b.cap.as_deref().and_then(|c| parse_duration(c).ok()) {
+                wait = wait.min(cap);
+            }
+            if let Some(max) = b
+                .max_duration
+                .as_deref()
+                .and_then(|m| parse_duration(m).ok())
+            {
+                out_of_time = started.elapsed() + wait > max;
             }
         }
         if !retry || exhausted || out_of_time {
@@ -400,12 +408,7 @@ async fn execute_with_retries(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeRe
 }
 
 /// Runs a template's body once.
-async fn execute_once(
-    ctx: Arc<Ctx>,
-    call: Call,
-    scope: Scope,
-    attempt: Option<u32>,
-) -> NodeResult {
+async fn execute_once(ctx: Arc<Ctx>, call: Call, scope: Scope, attempt: Option<u32>) -> NodeResult {
     let template = call.template.clone();
     match template.kind() {
         TemplateKind::Container(_) | TemplateKind::Script(_) | TemplateKind::Wasm(_) => {
@@ -595,15 +598,20 @@ fn container_env(c: &Container) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-fn program_for_container(
-    template: &Template,
-    c: &Container,
-    script: Option<&str>,
-) -> Program {
+fn program_for_container(template: &Template, c: &Container, script: Option<&str>) -> Program {
     let kind = image_kind(&c.image);
     match kind {
         k if k.is_toolbox() => Program::Toolbox {
             argv: toolbox_argv(k, &c.command, &c.args, script.map(|_| SCRIPT_PATH)),
+        },
+        // A python image also has a shell: `sh -c ...` on it runs in the toolbox.
+        ImageKind::Python if runs_shell_on_python(c) => Program::Toolbox {
+            argv: toolbox_argv(
+                ImageKind::Shell,
+                &c.command,
+                &c.args,
+                script.map(|_| SCRIPT_PATH),
+            ),
         },
         ImageKind::Python => Program::Unavailable {
             message: format!(
@@ -618,6 +626,14 @@ fn program_for_container(
             ),
         },
     }
+}
+
+/// Whether a container on a python image runs something else than python (its shell, say).
+fn runs_shell_on_python(c: &Container) -> bool {
+    let argv = toolbox_argv(ImageKind::Shell, &c.command, &c.args, None);
+    let python = argv.first().is_some_and(|t| t.starts_with("python"));
+    let default_command = c.command.is_empty() && c.args.is_empty();
+    !python && !default_command
 }
 
 /// Builds the executor's request for a substituted leaf template.
@@ -665,7 +681,9 @@ fn step_request(
             resources = w.resources.as_ref();
             Program::Module {
                 path,
-                argv: std::iter::once(name).chain(w.args.iter().cloned()).collect(),
+                argv: std::iter::once(name)
+                    .chain(w.args.iter().cloned())
+                    .collect(),
             }
         }
         _ => return Err("not a leaf template".to_string()),
@@ -674,7 +692,11 @@ fn step_request(
     if let Some(t) = &template.timeout {
         timeout = Some(parse_duration(t).map_err(|e| format!("timeout '{t}': {e}"))?);
     }
-    if let Some(secs) = template.active_deadline_seconds.as_ref().and_then(|d| d.as_i64()) {
+    if let Some(secs) = template
+        .active_deadline_seconds
+        .as_ref()
+        .and_then(|d| d.as_i64())
+    {
         let d = Duration::from_secs(secs.max(0) as u64);
         timeout = Some(timeout.map_or(d, |t: Duration| t.min(d)));
     }
@@ -686,9 +708,10 @@ fn step_request(
         .and_then(|m| parse_memory(m));
     let mut input_artifacts = Vec::new();
     for a in &template.inputs.artifacts {
-        if let (Some(stored), Some(path)) =
-            (scope.artifact(&format!("inputs.artifacts.{}", a.name)), &a.path)
-        {
+        if let (Some(stored), Some(path)) = (
+            scope.artifact(&format!("inputs.artifacts.{}", a.name)),
+            &a.path,
+        ) {
             input_artifacts.push((stored.clone(), path.clone()));
         }
     }
@@ -745,12 +768,7 @@ pub fn input_env_name(name: &str) -> String {
     out
 }
 
-async fn execute_leaf(
-    ctx: Arc<Ctx>,
-    call: Call,
-    scope: Scope,
-    attempt: Option<u32>,
-) -> NodeResult {
+async fn execute_leaf(ctx: Arc<Ctx>, call: Call, scope: Scope, attempt: Option<u32>) -> NodeResult {
     let template = call.template.clone();
     let id = ctx.add_node(
         &call.node_name,
@@ -925,12 +943,15 @@ fn expand(
         .collect())
 }
 
+/// Parameters (name, value) and artifacts (name, stored path) passed to a template.
+type ResolvedArguments = (Vec<(String, String)>, Vec<(String, PathBuf)>);
+
 /// Resolves a step's or task's arguments in the caller's scope.
 fn resolve_arguments(
     ctx: &Ctx,
     args: &Arguments,
     frame: Frame<'_>,
-) -> Result<(Vec<(String, String)>, Vec<(String, PathBuf)>), String> {
+) -> Result<ResolvedArguments, String> {
     let mut params = Vec::new();
     for p in &args.parameters {
         let Some(value) = &p.value else { continue };
@@ -1131,7 +1152,10 @@ fn prepare_invocation(
                 match eval_when(&text) {
                     Ok(true) => {}
                     Ok(false) => {
-                        return settle(NodePhase::Skipped, format!("when '{text}' evaluated false"));
+                        return settle(
+                            NodePhase::Skipped,
+                            format!("when '{text}' evaluated false"),
+                        );
                     }
                     Err(err) => return settle(NodePhase::Error, format!("when '{text}': {err}")),
                 }
@@ -1206,8 +1230,11 @@ async fn run_invocation(
                 Some(l) => l.clone().acquire_owned().await.ok(),
                 None => None,
             };
-            let (node_name, display, parent) =
-                (call.node_name.clone(), call.display.clone(), call.parent.clone());
+            let (node_name, display, parent) = (
+                call.node_name.clone(),
+                call.display.clone(),
+                call.parent.clone(),
+            );
             let result = execute(ctx.clone(), call).await;
             drop(permit);
             if let (Some(hook), Some(scope)) = (&inv.exit_hook, hook_scope) {
@@ -1338,12 +1365,11 @@ fn template_outputs(ctx: &Ctx, template: &Template, scope: &Scope) -> Result<Nod
         }
     }
     for a in &template.outputs.artifacts {
-        if let Some(from) = &a.from {
-            if let Some(tag) = crate::expr::tags(from).first() {
-                if let Some(path) = scope.artifact(&tag.name) {
-                    outputs.artifacts.push((a.name.clone(), path.clone()));
-                }
-            }
+        if let Some(from) = &a.from
+            && let Some(tag) = crate::expr::tags(from).first()
+            && let Some(path) = scope.artifact(&tag.name)
+        {
+            outputs.artifacts.push((a.name.clone(), path.clone()));
         }
     }
     Ok(outputs)
@@ -1508,7 +1534,8 @@ async fn execute_dag(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeResult {
             Some(d) => match depends_names(d) {
                 Ok(n) => (n, Some(d.clone())),
                 Err(e) => {
-                    return ctx.error_node(&id, format!("task '{}': depends '{d}': {e}", task.name));
+                    return ctx
+                        .error_node(&id, format!("task '{}': depends '{d}': {e}", task.name));
                 }
             },
             None if !task.dependencies.is_empty() => (
@@ -1561,8 +1588,7 @@ async fn execute_dag(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeResult {
     };
     loop {
         // Start (or settle without running) every task that is ready.
-        while !stopped {
-            let Some(name) = queue.dequeue() else { break };
+        while let Some(name) = (!stopped).then(|| queue.dequeue()).flatten() {
             let inv = invocations[&name].clone();
             let node_name = format!("{}.{name}", call.node_name);
             if let Some(expr) = &logic[&name] {
@@ -1570,7 +1596,10 @@ async fn execute_dag(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeResult {
                 let verdict = eval_depends(expr, &lookup);
                 let skip = match verdict {
                     Ok(true) => None,
-                    Ok(false) => Some((NodePhase::Omitted, "omitted: depends condition not met".to_string())),
+                    Ok(false) => Some((
+                        NodePhase::Omitted,
+                        "omitted: depends condition not met".to_string(),
+                    )),
                     Err(e) => Some((NodePhase::Error, format!("depends '{expr}': {e}"))),
                 };
                 if let Some((phase, message)) = skip {

@@ -56,7 +56,10 @@ impl NodeOutputs {
 
     /// Where output artifact `name` is stored.
     pub fn artifact(&self, name: &str) -> Option<&PathBuf> {
-        self.artifacts.iter().find(|(n, _)| n == name).map(|(_, p)| p)
+        self.artifacts
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p)
     }
 }
 
@@ -182,10 +185,7 @@ impl RunState {
 
     /// Leaf nodes that ran, and how many of them finished: argo's `Progress: n/m`.
     pub fn progress(&self) -> (usize, usize) {
-        let pods = self
-            .nodes
-            .values()
-            .filter(|n| n.node_type == NodeType::Pod);
+        let pods = self.nodes.values().filter(|n| n.node_type == NodeType::Pod);
         let (mut done, mut all) = (0, 0);
         for node in pods {
             all += 1;

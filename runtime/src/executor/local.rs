@@ -209,13 +209,15 @@ impl LocalExecutor {
     ) -> StepOutcome {
         for (path, content) in &req.files {
             if let Err(e) = host_path(root, path).and_then(|p| write_file(&p, content)) {
-                return StepOutcome::error(format!("cannot write {path} into the sandbox: {e}"), executor);
+                return StepOutcome::error(
+                    format!("cannot write {path} into the sandbox: {e}"),
+                    executor,
+                );
             }
         }
         for (stored, path) in &req.input_artifacts {
-            let placed = host_path(root, path).and_then(|to| {
-                copy_tree(stored, &to, false).map_err(|e| e.to_string())
-            });
+            let placed = host_path(root, path)
+                .and_then(|to| copy_tree(stored, &to, false).map_err(|e| e.to_string()));
             if let Err(e) = placed {
                 return StepOutcome::error(
                     format!("cannot place input artifact at {path}: {e}"),
@@ -259,15 +261,17 @@ impl LocalExecutor {
             // Argo still collects outputs of a failed step where it can; parameters with defaults matter most.
         }
         for param in &req.output_parameters {
-            let read = host_path(root, &param.path)
-                .and_then(|p| fs::read(&p).map_err(|e| e.to_string()));
+            let read =
+                host_path(root, &param.path).and_then(|p| fs::read(&p).map_err(|e| e.to_string()));
             match (read, &param.default) {
                 (Ok(bytes), _) => outputs.parameters.push((
                     param.name.clone(),
                     trim_one_newline(&String::from_utf8_lossy(&bytes)),
                 )),
                 (Err(_), Some(default)) => {
-                    outputs.parameters.push((param.name.clone(), default.clone()));
+                    outputs
+                        .parameters
+                        .push((param.name.clone(), default.clone()));
                 }
                 (Err(e), None) => {
                     if outcome.phase == NodePhase::Succeeded {
@@ -299,11 +303,15 @@ impl LocalExecutor {
                 }
                 continue;
             }
-            match self.artifacts.save(&req.run, &req.node_id, &art.name, &from) {
+            match self
+                .artifacts
+                .save(&req.run, &req.node_id, &art.name, &from)
+            {
                 Ok(stored) => outputs.artifacts.push((art.name.clone(), stored)),
                 Err(e) => {
                     outcome.phase = NodePhase::Error;
-                    outcome.message = Some(format!("cannot save output artifact '{}': {e}", art.name));
+                    outcome.message =
+                        Some(format!("cannot save output artifact '{}': {e}", art.name));
                 }
             }
         }
@@ -351,8 +359,14 @@ mod tests {
     #[test]
     fn host_paths_stay_inside_root() {
         let root = Path::new("/r");
-        assert_eq!(host_path(root, "/tmp/x").unwrap(), PathBuf::from("/r/tmp/x"));
-        assert_eq!(host_path(root, "tmp/./x").unwrap(), PathBuf::from("/r/tmp/x"));
+        assert_eq!(
+            host_path(root, "/tmp/x").unwrap(),
+            PathBuf::from("/r/tmp/x")
+        );
+        assert_eq!(
+            host_path(root, "tmp/./x").unwrap(),
+            PathBuf::from("/r/tmp/x")
+        );
         assert!(host_path(root, "/tmp/../../etc/passwd").is_err());
     }
 

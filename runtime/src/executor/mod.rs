@@ -6,8 +6,10 @@
 //! - [`local`]: a leaf step from sandbox root to collected outputs.
 
 pub mod guests;
-pub mod wasm;
 pub mod local;
 pub mod route;
+pub mod wasm;
 
-pub use local::{LocalExecutor, OutputArtifact, OutputParameter, Program, StepOutcome, StepRequest};
+pub use local::{
+    LocalExecutor, OutputArtifact, OutputParameter, Program, StepOutcome, StepRequest,
+};

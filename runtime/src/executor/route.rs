@@ -137,32 +137,48 @@ mod tests {
             image_repository("localhost:5000/argoproj/argosay:v2"),
             ("argoproj/argosay", "v2")
         );
-        assert_eq!(
-            image_repository("python@sha256:abc"),
-            ("python", "")
-        );
+        assert_eq!(image_repository("python@sha256:abc"), ("python", ""));
     }
 
     #[test]
     fn kinds() {
         assert_eq!(image_kind("busybox"), ImageKind::Shell);
         assert_eq!(image_kind("alpine:3.23"), ImageKind::Shell);
-        assert_eq!(image_kind("argoproj/argosay:v2"), ImageKind::Argosay { v1: false });
-        assert_eq!(image_kind("argoproj/argosay:v1"), ImageKind::Argosay { v1: true });
+        assert_eq!(
+            image_kind("argoproj/argosay:v2"),
+            ImageKind::Argosay { v1: false }
+        );
+        assert_eq!(
+            image_kind("argoproj/argosay:v1"),
+            ImageKind::Argosay { v1: true }
+        );
         assert_eq!(image_kind("docker/whalesay:latest"), ImageKind::Whalesay);
         assert_eq!(image_kind("python:alpine3.23"), ImageKind::Python);
-        assert_eq!(image_kind("tensorflow/tensorflow:2.15.0-gpu"), ImageKind::Unknown);
+        assert_eq!(
+            image_kind("tensorflow/tensorflow:2.15.0-gpu"),
+            ImageKind::Unknown
+        );
     }
 
     #[test]
     fn argv_follows_entrypoint_rules() {
         let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            toolbox_argv(ImageKind::Shell, &s(&["/bin/sh", "-c"]), &s(&["echo hi"]), None),
+            toolbox_argv(
+                ImageKind::Shell,
+                &s(&["/bin/sh", "-c"]),
+                &s(&["echo hi"]),
+                None
+            ),
             s(&["sh", "-c", "echo hi"])
         );
         assert_eq!(
-            toolbox_argv(ImageKind::Argosay { v1: false }, &[], &s(&["echo", "x"]), None),
+            toolbox_argv(
+                ImageKind::Argosay { v1: false },
+                &[],
+                &s(&["echo", "x"]),
+                None
+            ),
             s(&["argosay", "echo", "x"])
         );
         assert_eq!(

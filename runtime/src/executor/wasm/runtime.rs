@@ -460,10 +460,22 @@ fn engine_config(pool: Option<u32>) -> Config {
             .total_stacks(n)
             .max_memory_size(POOL_MAX_MEMORY)
             .table_elements(POOL_TABLE_ELEMENTS)
-            .linear_memory_keep_resident(std::env::var("TMP_KEEP").ok().and_then(|v| v.parse().ok()).unwrap_or(POOL_MEMORY_KEEP_RESIDENT))
+            .linear_memory_keep_resident(
+                std::env::var("TMP_KEEP")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(POOL_MEMORY_KEEP_RESIDENT),
+            )
             .table_keep_resident(POOL_TABLE_KEEP_RESIDENT)
-            .pagemap_scan(if std::env::var("TMP_PAGEMAP").is_ok() { Enabled::Auto } else { Enabled::No });
-        eprintln!("TMP pagemap available: {}", PoolingAllocationConfig::is_pagemap_scan_available());
+            .pagemap_scan(if std::env::var("TMP_PAGEMAP").is_ok() {
+                Enabled::Auto
+            } else {
+                Enabled::No
+            });
+        eprintln!(
+            "TMP pagemap available: {}",
+            PoolingAllocationConfig::is_pagemap_scan_available()
+        );
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     }
     config

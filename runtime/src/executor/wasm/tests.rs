@@ -708,4 +708,3 @@ fn runtimes_and_modules_can_be_shared_across_threads() {
     shared::<WasmRuntime>();
     shared::<WasmModule>();
 }
-
