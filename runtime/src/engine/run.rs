@@ -1157,7 +1157,7 @@ fn prepare_invocation(
                             format!("when '{text}' evaluated false"),
                         );
                     }
-                    Err(err) => return settle(NodePhase::Error, format!("when '{text}': {err}")),
+                    Err(err) => return settle(NodePhase::Error, err.to_string()),
                 }
             }
             let template = match &template {
@@ -1535,7 +1535,7 @@ async fn execute_dag(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeResult {
                 Ok(n) => (n, Some(d.clone())),
                 Err(e) => {
                     return ctx
-                        .error_node(&id, format!("task '{}': depends '{d}': {e}", task.name));
+                        .error_node(&id, format!("task '{}': {e}", task.name));
                 }
             },
             None if !task.dependencies.is_empty() => (
@@ -1600,7 +1600,7 @@ async fn execute_dag(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeResult {
                         NodePhase::Omitted,
                         "omitted: depends condition not met".to_string(),
                     )),
-                    Err(e) => Some((NodePhase::Error, format!("depends '{expr}': {e}"))),
+                    Err(e) => Some((NodePhase::Error, e.to_string())),
                 };
                 if let Some((phase, message)) = skip {
                     let r = not_run(&ctx, &inv, &node_name, &name, &id, phase, message);

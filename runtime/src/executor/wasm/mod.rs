@@ -104,7 +104,7 @@
 //! 2. on disk, when [`WasmConfig::cache_dir`] is set: the compiled code is written with
 //!    `Module::serialize` and mapped back with `Module::deserialize_file` by later processes
 //!    (the `cache` module has the file layout). Compiling CPython takes about a minute; loading
-//!    it from the cache about 10 ms.
+//!    it from the cache about 10 ms (DESIGN.md); the `add` component, 2 MB, loads in 1.5 ms.
 //!
 //! Two threads asking for the same new module at once compile it once: the second waits.
 //!
@@ -121,8 +121,10 @@
 //!
 //! Instances come from wasmtime's pooling allocator when [`WasmConfig::pool_instances`] is not
 //! zero (the default is [`DEFAULT_POOL_INSTANCES`] = 256). The pool reserves, up front, address
-//! space for that many linear memories and tables, and reuses the slots, which cuts a no-op
-//! step from about 40 µs to about 10 µs on this project's reference machine. The numbers:
+//! space for that many linear memories and tables, and reuses the slots. On the 2-core
+//! development machine (`benches/wasm_step.rs`) a step of the `add` example component (a Rust
+//! program that reads two env vars, writes a file and prints) costs 17 µs pooled against 38 µs
+//! on demand, a no-op module 2.7 µs against 4.1 µs. The numbers:
 //!
 //! | setting | value | why |
 //! |---|---|---|
@@ -130,11 +132,11 @@
 //! | core instances | 2 × `pool_instances` | a step may add one small helper instance (the `poll_oneoff` trampoline) |
 //! | max linear memory per instance | 4 GiB | all of wasm32; the memory limit is enforced per store instead |
 //! | address space per memory slot | 4 GiB + 32 MiB guard (wasmtime's default reservation) | keeps bounds checks elided: cranelift's code relies on the guard |
-//! | total address space reserved | about 1 TiB for 256 slots | `PROT_NONE`, not memory: costs page-table entries only once used; 0.8% of x86-64's 128 TiB |
-//! | table elements per table | 100 000 (800 KB of address space each) | CPython's function table does not fit wasmtime's default of 20 000 |
-//! | memory kept resident per slot on reuse | [`POOL_MEMORY_KEEP_RESIDENT`] (1 MiB) | reset by `memset` instead of `madvise`: no page faults on the next step's stack and heap |
+//! | total address space reserved | 1.01 TiB for 256 slots (measured `VmSize`; +14 MiB RSS) | `PROT_NONE`, not memory, and not counted against overcommit; 0.8% of x86-64's 128 TiB user space |
+//! | table elements per table | 100 000 (800 KB of address space each) | room for large modules' function tables (wasmtime's default is 20 000, and a module whose table is larger cannot be instantiated from the pool) |
+//! | memory kept resident per slot on reuse | [`POOL_MEMORY_KEEP_RESIDENT`] (1 MiB) with `PAGEMAP_SCAN`, else [`POOL_MEMORY_KEEP_RESIDENT_WITHOUT_PAGEMAP_SCAN`] (64 KiB) | reset in place instead of `madvise`: no page faults on the next step's stack and heap; at most 256 MiB of RSS kept by a full pool |
 //! | table kept resident | [`POOL_TABLE_KEEP_RESIDENT`] (64 KiB) | same, for tables |
-//! | `PAGEMAP_SCAN` | auto | on Linux 6.7+, reset only the pages a step dirtied |
+//! | `PAGEMAP_SCAN` | auto | on Linux 6.7+, reset only the pages a step dirtied (halves the `add` component's step time) |
 //! | async stacks | `pool_instances` × 2 MiB, reserved only | skiff runs wasm synchronously; wasmtime sizes this pool anyway |
 //!
 //! If the pool cannot be created (an address-space `ulimit -v`, a 32-bit host), the runtime falls
@@ -167,8 +169,11 @@ pub const DEFAULT_MEMORY_LIMIT: u64 = 2 << 30;
 pub const DEFAULT_STDOUT_LIMIT: usize = 8 << 20;
 /// Default for [`WasmConfig::epoch_tick`].
 pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(10);
-/// Bytes of each pooled linear memory reset with `memset` rather than returned to the kernel.
-pub const POOL_MEMORY_KEEP_RESIDENT: usize = 256 << 10;
+/// Bytes at the start of each pooled linear memory reset in place (rather than returned to the
+/// kernel) when a step ends, on hosts with `PAGEMAP_SCAN` (Linux 6.7+).
+pub const POOL_MEMORY_KEEP_RESIDENT: usize = 1 << 20;
+/// The same, on hosts without `PAGEMAP_SCAN`, where the whole window is `memset`.
+pub const POOL_MEMORY_KEEP_RESIDENT_WITHOUT_PAGEMAP_SCAN: usize = 64 << 10;
 /// Bytes of each pooled table reset with `memset` rather than returned to the kernel.
 pub const POOL_TABLE_KEEP_RESIDENT: usize = 64 << 10;
 

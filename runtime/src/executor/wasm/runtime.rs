@@ -18,8 +18,8 @@ use super::cache::{self, DiskCache, Lookup, Sha256Hash};
 use super::limits::{Deadline, DeadlineExceeded, StepLimiter};
 use super::stdio::{Capture, Stream};
 use super::{
-    POOL_MEMORY_KEEP_RESIDENT, POOL_TABLE_KEEP_RESIDENT, RunOutcome, Sandbox, StepState,
-    WasmConfig, WasmError, sleep,
+    POOL_MEMORY_KEEP_RESIDENT, POOL_MEMORY_KEEP_RESIDENT_WITHOUT_PAGEMAP_SCAN,
+    POOL_TABLE_KEEP_RESIDENT, RunOutcome, Sandbox, StepState, WasmConfig, WasmError, sleep,
 };
 
 /// The WASI preview 1 import module, the only one skiff provides.
@@ -460,25 +460,25 @@ fn engine_config(pool: Option<u32>) -> Config {
             .total_stacks(n)
             .max_memory_size(POOL_MAX_MEMORY)
             .table_elements(POOL_TABLE_ELEMENTS)
-            .linear_memory_keep_resident(
-                std::env::var("TMP_KEEP")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(POOL_MEMORY_KEEP_RESIDENT),
-            )
+            .linear_memory_keep_resident(memory_keep_resident())
             .table_keep_resident(POOL_TABLE_KEEP_RESIDENT)
-            .pagemap_scan(if std::env::var("TMP_PAGEMAP").is_ok() {
-                Enabled::Auto
-            } else {
-                Enabled::No
-            });
-        eprintln!(
-            "TMP pagemap available: {}",
-            PoolingAllocationConfig::is_pagemap_scan_available()
-        );
+            .pagemap_scan(Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     }
     config
+}
+
+/// How much of a pooled memory to reset in place: with `PAGEMAP_SCAN` only the dirtied pages are
+/// reset, so a larger window is cheap; without it the whole window is `memset`, and beyond a
+/// few pages that costs more than the page faults it saves (measured on the `add` component:
+/// 17 µs per step with 1 MiB and the scan, 35 µs with 64 KiB without it, 55 µs with 1 MiB
+/// without it).
+fn memory_keep_resident() -> usize {
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        POOL_MEMORY_KEEP_RESIDENT
+    } else {
+        POOL_MEMORY_KEEP_RESIDENT_WITHOUT_PAGEMAP_SCAN
+    }
 }
 
 /// Rejects what is not a core module before wasmtime gets to say so less clearly.

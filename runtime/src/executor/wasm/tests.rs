@@ -708,3 +708,36 @@ fn runtimes_and_modules_can_be_shared_across_threads() {
     shared::<WasmRuntime>();
     shared::<WasmModule>();
 }
+
+/// The example component, built by build.rs.
+#[test]
+fn the_add_component_adds_and_writes_its_output_parameter() {
+    let module = RUNTIME
+        .module(crate::executor::guests::EXAMPLE_ADD_WASM)
+        .expect("add.wasm");
+    let root = tempfile::tempdir().unwrap();
+    let sandbox = |a: &str, b: &str| Sandbox {
+        args: vec!["add".into()],
+        env: vec![
+            ("SKIFF_INPUT_A".into(), a.into()),
+            ("SKIFF_INPUT_B".into(), b.into()),
+        ],
+        root: root.path().to_owned(),
+        timeout: Some(Duration::from_secs(10)),
+        memory_limit: Some(64 << 20),
+        ..Sandbox::default()
+    };
+
+    let outcome = RUNTIME.run(&module, &sandbox("40", "2")).unwrap();
+    assert_eq!((outcome.exit_code, outcome.error.as_deref()), (0, None));
+    assert_eq!(text(&outcome.stdout), "42\n");
+    let sum = root.path().join("tmp/outputs/parameters/sum");
+    assert_eq!(std::fs::read_to_string(sum).unwrap(), "42");
+
+    let outcome = RUNTIME.run(&module, &sandbox("40", "two")).unwrap();
+    assert_eq!(outcome.exit_code, 1);
+    assert_eq!(
+        text(&outcome.stderr),
+        "input parameter `b` must be an integer, got \"two\" (invalid digit found in string)\n"
+    );
+}
