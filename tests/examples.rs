@@ -169,3 +169,29 @@ fn output_name_prints_the_generated_name() {
     assert!(name.starts_with("steps-"), "{name}");
     assert_eq!(name.len(), "steps-".len() + 5, "{name}");
 }
+
+#[test]
+fn wasm_template_runs_the_example_component() {
+    // examples/add.yaml points at the module `cargo build -p skiff-example-add --target wasm32-wasip1
+    // --release` makes; the test points it at the copy build.rs made, and runs it as written otherwise.
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = std::fs::read_to_string(common::repo().join("examples/add.yaml")).unwrap();
+    let built = skiff::executor::guests::paths::EXAMPLE_ADD;
+    let yaml = yaml.replace(
+        "../target/wasm32-wasip1/release/skiff-example-add.wasm",
+        built,
+    );
+    let file = dir.path().join("add.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let (code, doc, out) = run_json(file.to_str().unwrap(), &["-p", "a=40", "-p", "b=2"]);
+    assert_eq!(code, 0, "{}", stderr(&out));
+    assert_eq!(output_param(&doc, "first", "sum"), "42");
+    assert_eq!(node(&doc, "second")["outputs"]["result"], "84");
+    let first = node(&doc, "first");
+    assert_eq!(first["type"], "Pod");
+
+    let (code, doc, _) = run_json(file.to_str().unwrap(), &["-p", "b=two"]);
+    assert_eq!(code, 1);
+    let message = node(&doc, "first")["message"].as_str().unwrap().to_string();
+    assert_eq!(message, "Error (exit code 1)");
+}

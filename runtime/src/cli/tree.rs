@@ -18,8 +18,12 @@ pub fn icon(phase: NodePhase) -> &'static str {
     }
 }
 
-/// A duration the way a person reads it: `12ms`, `3s`, `2m5s`, `1h2m`.
+/// A duration the way a person reads it: `310µs`, `12ms`, `3s`, `2m5s`, `1h2m`.
 pub fn human_duration(d: Duration) -> String {
+    let us = d.as_micros();
+    if us < 1000 {
+        return format!("{us}µs");
+    }
     let ms = d.as_millis();
     if ms < 1000 {
         return format!("{ms}ms");
@@ -199,5 +203,19 @@ fn draw_children(
         push_line(lines, state, child, format!("{prefix}{branch}"), now);
         let next = format!("{prefix}{}", if last { "  " } else { "│ " });
         draw_children(lines, state, child, &next, now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_argo_with_finer_units() {
+        assert_eq!(human_duration(Duration::from_micros(310)), "310µs");
+        assert_eq!(human_duration(Duration::from_millis(12)), "12ms");
+        assert_eq!(human_duration(Duration::from_secs(3)), "3s");
+        assert_eq!(human_duration(Duration::from_secs(125)), "2m5s");
+        assert_eq!(human_duration(Duration::from_secs(3720)), "1h2m");
     }
 }

@@ -1534,8 +1534,7 @@ async fn execute_dag(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeResult {
             Some(d) => match depends_names(d) {
                 Ok(n) => (n, Some(d.clone())),
                 Err(e) => {
-                    return ctx
-                        .error_node(&id, format!("task '{}': {e}", task.name));
+                    return ctx.error_node(&id, format!("task '{}': {e}", task.name));
                 }
             },
             None if !task.dependencies.is_empty() => (
