@@ -41,6 +41,12 @@ pub struct Io<'a> {
     pub stderr: &'a mut dyn Write,
 }
 
+impl std::fmt::Debug for Io<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Io { stdin, stdout, stderr }")
+    }
+}
+
 /// The system the tools see: files, working directory, exported environment, devices, randomness.
 #[derive(Debug, Clone)]
 pub struct Sys {
@@ -115,7 +121,9 @@ impl Sys {
         match self.resolve(path).as_str() {
             "/dev/null" => Ok(Box::new(io::empty())),
             "/dev/zero" => Ok(Box::new(io::repeat(0))),
-            "/dev/random" | "/dev/urandom" => Ok(Box::new(RandomReader { state: self.next_u64() })),
+            "/dev/random" | "/dev/urandom" => Ok(Box::new(RandomReader {
+                state: self.next_u64(),
+            })),
             _ => {
                 let host = self.host_path(path);
                 if host.is_dir() {
@@ -163,7 +171,13 @@ impl Sys {
 pub fn is_device(path: &str) -> bool {
     matches!(
         path,
-        "/dev/null" | "/dev/zero" | "/dev/random" | "/dev/urandom" | "/dev/stdin" | "/dev/stdout" | "/dev/stderr"
+        "/dev/null"
+            | "/dev/zero"
+            | "/dev/random"
+            | "/dev/urandom"
+            | "/dev/stdin"
+            | "/dev/stdout"
+            | "/dev/stderr"
     )
 }
 
@@ -292,15 +306,27 @@ mod tests {
     fn devices_read_and_write() {
         let mut sys = Sys::with_root("/nonexistent");
         let mut buf = [1u8; 4];
-        sys.open_read("/dev/zero").unwrap().read_exact(&mut buf).unwrap();
+        sys.open_read("/dev/zero")
+            .unwrap()
+            .read_exact(&mut buf)
+            .unwrap();
         assert_eq!(buf, [0; 4]);
         let mut all = Vec::new();
-        sys.open_read("/dev/null").unwrap().read_to_end(&mut all).unwrap();
+        sys.open_read("/dev/null")
+            .unwrap()
+            .read_to_end(&mut all)
+            .unwrap();
         assert!(all.is_empty());
         let mut r = [0u8; 64];
-        sys.open_read("/dev/urandom").unwrap().read_exact(&mut r).unwrap();
+        sys.open_read("/dev/urandom")
+            .unwrap()
+            .read_exact(&mut r)
+            .unwrap();
         assert!(r.iter().any(|&b| b != 0));
-        sys.open_write("/dev/null", false).unwrap().write_all(b"x").unwrap();
+        sys.open_write("/dev/null", false)
+            .unwrap()
+            .write_all(b"x")
+            .unwrap();
     }
 
     #[test]

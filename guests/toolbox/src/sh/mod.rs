@@ -1,8 +1,118 @@
-//! The shell (placeholder until the interpreter lands).
+//! skiff's toolbox shell: the POSIX `sh` subset that Argo script and container steps use, run as plain
+//! function calls (no processes, no threads). See `docs/toolbox-sh.md` for what it supports.
+//!
+//! The script is parsed whole first ([`parse`]); a syntax error means nothing runs (status 2). Then
+//! [`exec`] runs the tree: builtins ([`builtins`]) change the shell, everything else is a tool of the toolbox
+//! called through [`crate::run`], or a script file run by a new shell.
 
-use crate::{Io, Sys};
+mod arith;
+mod builtins;
+mod exec;
+mod parse;
+mod pattern;
+#[cfg(test)]
+mod tests;
+
+use crate::{Io, Sys, describe};
+use exec::{Opts, Shell};
+use std::cell::RefCell;
+use std::io::Read;
 
 /// Runs `sh` with `args` (`argv[1..]`), returns the exit status.
-pub fn main(_args: &[String], _sys: &mut Sys, _io: &mut Io<'_>) -> i32 {
-    0
+///
+/// `sh -c SCRIPT [NAME [ARGS...]]`, `sh FILE [ARGS...]`, `sh` (script from standard input), with the
+/// options `-e`, `-x`, `-u`, `-f`, `-o NAME` before them (combined as in `-exc`).
+pub fn main(args: &[String], sys: &mut Sys, io: &mut Io<'_>) -> i32 {
+    let mut opts = Opts::default();
+    let mut command = false;
+    let mut from_stdin = false;
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        if a == "--" || a == "-" {
+            i += 1;
+            break;
+        }
+        let on = a.starts_with('-');
+        if !(on || a.starts_with('+')) || a.len() < 2 {
+            break;
+        }
+        i += 1;
+        for c in a[1..].chars() {
+            let known = match c {
+                'c' => {
+                    command = on;
+                    true
+                }
+                's' => {
+                    from_stdin = on;
+                    true
+                }
+                'i' | 'l' => true,
+                'o' => {
+                    let name = args.get(i).cloned().unwrap_or_default();
+                    i += 1;
+                    opts.set_named(&name, on)
+                }
+                c => opts.set_letter(c, on),
+            };
+            if !known {
+                let _ = writeln!(io.stderr, "sh: {a}: invalid option");
+                return 2;
+            }
+        }
+    }
+    let rest = &args[i.min(args.len())..];
+    let (text, arg0, params) = if command {
+        let Some(script) = rest.first() else {
+            let _ = writeln!(io.stderr, "sh: -c requires an argument");
+            return 2;
+        };
+        let arg0 = rest.get(1).cloned().unwrap_or_else(|| "sh".to_string());
+        (
+            script.clone(),
+            arg0,
+            rest.get(2..).unwrap_or_default().to_vec(),
+        )
+    } else if let (Some(file), false) = (rest.first(), from_stdin) {
+        let read = sys.open_read(file).and_then(|mut r| {
+            let mut bytes = Vec::new();
+            r.read_to_end(&mut bytes).map(|_| bytes)
+        });
+        match read {
+            Ok(bytes) => (
+                String::from_utf8_lossy(&bytes).into_owned(),
+                file.clone(),
+                rest[1..].to_vec(),
+            ),
+            Err(e) => {
+                let _ = writeln!(io.stderr, "sh: can't open '{file}': {}", describe(&e));
+                return 127;
+            }
+        }
+    } else {
+        let mut bytes = Vec::new();
+        if let Err(e) = io.stdin.read_to_end(&mut bytes) {
+            let _ = writeln!(io.stderr, "sh: can't read standard input: {}", describe(&e));
+            return 2;
+        }
+        (
+            String::from_utf8_lossy(&bytes).into_owned(),
+            "sh".to_string(),
+            rest.to_vec(),
+        )
+    };
+    let seed = sys.next_u64();
+    let mut shell = Shell::new(sys.clone(), arg0, params, opts, seed);
+    let base = RefCell::new(Io {
+        stdin: &mut *io.stdin,
+        stdout: &mut *io.stdout,
+        stderr: &mut *io.stderr,
+    });
+    match parse::parse(&text, 1, 0) {
+        Ok(list) => shell.run_list(&list, &base),
+        Err(e) => {
+            shell.error_plain(&base, &format!("line {}: {}", e.line, e.msg));
+            2
+        }
+    }
 }

@@ -71,10 +71,10 @@
 //! | ending | [`RunOutcome::exit_code`] | [`RunOutcome::error`] |
 //! |---|---|---|
 //! | `_start` returns | 0 | `None` |
-//! | `proc_exit(n)` (`std::process::exit(n)`), `n` in 0..126 | `n` | `None` |
+//! | `proc_exit(n)` (`std::process::exit(n)`) | `n & 0xff` (0..=255, as a process's status) | `None` |
 //! | the deadline passes | 137 | `step exceeded its deadline of 2s` |
 //! | `memory.grow` past the memory limit (also at instantiation) | 137 | `step exceeded its memory limit of 64 MiB (it asked for 65 MiB)` |
-//! | any other trap (a Rust panic aborts with `unreachable`, out-of-bounds access, stack overflow, `proc_exit(n)` with `n >= 126`) | -1 | `wasm trap: ...` with the wasm backtrace |
+//! | any other trap (a Rust panic aborts with `unreachable`, out-of-bounds access, stack overflow) | -1 | `wasm trap: ...` with the wasm backtrace |
 //!
 //! 137 is what Kubernetes reports for a container killed by `SIGKILL` (the OOM killer, or the
 //! kubelet after a deadline), so a workflow's `retryStrategy` and `exitCode` checks read a

@@ -147,6 +147,7 @@ impl WasmRuntime {
         .map_err(engine_err)?;
         let mut linker = wasi_only.clone();
         sleep::add_to_linker(&mut linker, Arc::new(wasi_only), trampoline).map_err(engine_err)?;
+        add_proc_exit(&mut linker).map_err(engine_err)?;
 
         let limit = if pooling {
             usize::try_from(config.pool_instances).unwrap_or(usize::MAX)
@@ -573,6 +574,21 @@ fn is_wasi_function(name: &str) -> bool {
         "sock_shutdown",
     ];
     NAMES.contains(&name)
+}
+
+/// Shadows wasmtime-wasi's `proc_exit`, which traps on a status of 126 or more, with one that ends the
+/// step with any status a process could have (0..=255): shells exit 127 for a command not found, and
+/// programs exit 130 or 255 on purpose. Anything above 255 is cut to its low byte, as a process's
+/// status is.
+fn add_proc_exit(linker: &mut Linker<StepState>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "proc_exit",
+        |status: i32| -> wasmtime::Result<()> { Err(I32Exit(status & 0xff).into()) },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
 }
 
 /// How a step that did not return normally ended: its exit code and, for a kill or a trap, the
