@@ -12,6 +12,24 @@ use std::sync::Mutex;
 
 use common::{repo, run_json};
 
+/// Workflows for which `EXPECTED.tsv` gives a phase that Argo itself would not reach, with the phase Argo
+/// reaches and why. Both are labelled `workflows.argoproj.io/no-test: environment` upstream, so Argo's own
+/// end-to-end suite never runs them; run for real, each has a step that exits 1 with no `continueOn`, which
+/// fails the step and so the workflow. skiff keeps Argo's semantics (the contract) and this test asserts
+/// the phase Argo would give, so a change either way is caught.
+const ARGO_DISAGREES: &[(&str, &str, &str)] = &[
+    (
+        "core/pod-gc-strategy.yaml",
+        "Failed",
+        "step `fail` runs `exit 1` without continueOn; podGC only deletes pods, it does not change phases",
+    ),
+    (
+        "core/pod-gc-strategy-with-label-selector.yaml",
+        "Failed",
+        "step `fail` runs `exit 1` without continueOn; podGC only deletes pods, it does not change phases",
+    ),
+];
+
 fn conformance_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("SKIFF_CONFORMANCE_DIR")
         .map(PathBuf::from)
@@ -40,7 +58,13 @@ fn argo_core_workflows_reach_their_expected_phase() {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .filter_map(|l| l.split_once('\t'))
         .filter(|(f, _)| f.starts_with("core/"))
-        .map(|(f, p)| (f.to_string(), p.trim().to_string()))
+        .map(|(f, p)| {
+            let argo = ARGO_DISAGREES
+                .iter()
+                .find(|(file, _, _)| *file == f)
+                .map_or(p.trim(), |(_, phase, _)| phase);
+            (f.to_string(), argo.to_string())
+        })
         .collect();
     assert!(
         cases.len() >= 40,
@@ -91,6 +115,9 @@ fn argo_core_workflows_reach_their_expected_phase() {
             "FAILED"
         };
         eprintln!("{verdict:>13}  {file}  (expected {want}, got {got})");
+        if let Some((_, _, why)) = ARGO_DISAGREES.iter().find(|(f, _, _)| f == file) {
+            eprintln!("               EXPECTED.tsv says otherwise; Argo's semantics give {want}: {why}");
+        }
     }
     let passed = report.iter().filter(|r| r.1 == r.2).count();
     eprintln!(
