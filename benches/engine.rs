@@ -1,5 +1,6 @@
 //! Per-step overhead of the whole engine (scheduler, executor, recording results) for a no-op wasm step, in a
-//! 1,000-task fan-out and a 1,000-step chain, printed beside the same steps run as native processes.
+//! 1,000-task fan-out and a 1,000-step chain, printed beside the same steps run as native processes; and a
+//! 1,000-task fan-out of busybox `echo hello` steps (the toolbox) beside native `echo` processes.
 //!
 //! `cargo bench -p skiff --bench engine` prints one table from one run; the ratios are what to compare
 //! (this machine is shared and noisy). Set `SKIFF_BENCH_STEPS` to change the 1,000.
@@ -26,6 +27,18 @@ fn fan_out(n: usize) -> String {
     );
     for i in 0..n {
         y.push_str(&format!("      - {{name: t{i}, template: noop}}\n"));
+    }
+    y
+}
+
+/// A fan-out of `echo hello` steps on busybox: the toolbox's path (a 1 MB module, argv, stdout as the
+/// result), the shape of most steps in Argo's examples.
+fn echo_fan_out(n: usize) -> String {
+    let mut y = String::from(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: echo-fan-out}\nspec:\n  entrypoint: main\n  templates:\n  - name: echo\n    container: {image: busybox, command: [echo], args: [hello]}\n  - name: main\n    dag:\n      tasks:\n",
+    );
+    for i in 0..n {
+        y.push_str(&format!("      - {{name: t{i}, template: echo}}\n"));
     }
     y
 }
@@ -72,6 +85,28 @@ fn native_chain(n: usize) -> Duration {
     start.elapsed()
 }
 
+fn native_echo_fan_out(n: usize, parallel: usize) -> Duration {
+    let start = Instant::now();
+    let mut left = n;
+    while left > 0 {
+        let batch = left.min(parallel);
+        let children: Vec<_> = (0..batch)
+            .map(|_| {
+                Command::new("echo")
+                    .arg("hello")
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            assert!(c.wait_with_output().unwrap().status.success());
+        }
+        left -= batch;
+    }
+    start.elapsed()
+}
+
 fn native_fan_out(n: usize, parallel: usize) -> Duration {
     let start = Instant::now();
     let mut left = n;
@@ -105,14 +140,23 @@ fn main() {
         .build()
         .unwrap();
     let engine = Engine::new(EngineConfig::new(dir.path().join("home"))).unwrap();
-    // Warm: compile the module once (it is cached) and touch every code path.
+    // Warm: compile the modules once (they are cached) and touch every code path.
     run_engine(&engine, &rt, dir.path(), "warm", &fan_out(4));
+    run_engine(&engine, &rt, dir.path(), "warm-echo", &echo_fan_out(4));
 
     let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
     let skiff_fan = per(run_engine(&engine, &rt, dir.path(), "fan", &fan_out(n)));
     let skiff_chain = per(run_engine(&engine, &rt, dir.path(), "chain", &chain(n)));
+    let skiff_echo = per(run_engine(
+        &engine,
+        &rt,
+        dir.path(),
+        "echo",
+        &echo_fan_out(n),
+    ));
     let native_fan = per(native_fan_out(n, parallel));
     let native_chain = per(native_chain(n));
+    let native_echo = per(native_echo_fan_out(n, parallel));
 
     println!("per-step overhead, {n} no-op steps, {parallel} CPUs (one run)");
     println!(
@@ -132,6 +176,13 @@ fn main() {
         skiff_chain,
         native_chain,
         native_chain / skiff_chain
+    );
+    println!(
+        "{:<10} {:>14.1} {:>16.1} {:>9.1}x",
+        "echo fan",
+        skiff_echo,
+        native_echo,
+        native_echo / skiff_echo
     );
     println!("target: at most 100 µs per step through the engine");
 }

@@ -116,7 +116,9 @@ fn argo_core_workflows_reach_their_expected_phase() {
         };
         eprintln!("{verdict:>13}  {file}  (expected {want}, got {got})");
         if let Some((_, _, why)) = ARGO_DISAGREES.iter().find(|(f, _, _)| f == file) {
-            eprintln!("               EXPECTED.tsv says otherwise; Argo's semantics give {want}: {why}");
+            eprintln!(
+                "               EXPECTED.tsv says otherwise; Argo's semantics give {want}: {why}"
+            );
         }
     }
     let passed = report.iter().filter(|r| r.1 == r.2).count();
