@@ -6,12 +6,24 @@ use common::{node, nodes_named, output_param, run_json, skiff, stderr, stdout};
 
 #[test]
 fn hello_world_prints_the_whale_and_succeeds() {
-    let out = skiff(&["submit", "examples/hello-world.yaml", "--watch", "--log"]);
+    // The README's promise, exactly: `--watch` alone shows the whale of a one-step workflow.
+    let out = skiff(&["submit", "examples/hello-world.yaml", "--watch"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}\n{}", stderr(&out));
     assert!(text.contains("< hello world >"), "{text}");
     assert!(text.contains("Status:              Succeeded"), "{text}");
     assert!(text.contains("✔ hello-world-"), "{text}");
+    let bubble = text.find("< hello world >").unwrap();
+    assert!(
+        bubble > text.find("STEP").unwrap(),
+        "the output follows the tree: {text}"
+    );
+
+    // With `--log` the lines come prefixed with the step's name, once.
+    let out = skiff(&["submit", "examples/hello-world.yaml", "--watch", "--log"]);
+    let text = stdout(&out);
+    assert_eq!(text.matches("< hello world >").count(), 1, "{text}");
+    assert!(text.contains(": < hello world >"), "{text}");
 }
 
 #[test]

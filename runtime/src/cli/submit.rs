@@ -260,6 +260,17 @@ fn print_new_logs(out: &mut dyn Write, state: &RunState, logged: &mut HashSet<St
     }
 }
 
+/// The log of a run whose only node is one leaf step, if that is the run's shape.
+fn single_step_log(state: &RunState) -> Option<String> {
+    let mut nodes = state.nodes_in_order();
+    let only = nodes.next()?;
+    if nodes.next().is_some() || only.node_type != NodeType::Pod {
+        return None;
+    }
+    let log = state.logs.get(&only.id)?;
+    (!log.is_empty()).then(|| String::from_utf8_lossy(log).into_owned())
+}
+
 fn report(args: &SubmitArgs, doc: &Document, state: &RunState) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     match args.output {
@@ -278,6 +289,17 @@ fn report(args: &SubmitArgs, doc: &Document, state: &RunState) -> Result<(), Cli
         }
         None if args.watch => {
             let _ = write!(out, "{}\n{}", header(state), tree(state));
+            // A workflow that is one step (hello-world's shape) has nothing in its tree but that step: its
+            // output is what the user came to see, so `--watch` shows it (`--log` already did).
+            if !args.log
+                && let Some(log) = single_step_log(state)
+            {
+                let _ = writeln!(out);
+                let _ = write!(out, "{log}");
+                if !log.ends_with('\n') {
+                    let _ = writeln!(out);
+                }
+            }
         }
         None => {
             let _ = write!(out, "{}", header(state));

@@ -1,6 +1,6 @@
 //! Text tools: echo, cat, head, tail, wc, tee, tr, cut, sort, uniq, seq, yes, base64, sha256sum.
 
-use super::{Output, fail, getopt, is_stdin, lines, open_input, read_all, unescape};
+use super::{Opts, Output, fail, getopt, is_stdin, lines, open_input, read_all, unescape};
 use crate::{Io, Sys, describe};
 use std::cmp::Ordering;
 use std::io::{self, BufRead, BufReader, Read};
@@ -128,6 +128,34 @@ fn obsolete_count(args: &[String], allow_plus: bool) -> Vec<String> {
     out
 }
 
+/// head's and tail's count: `-c` (bytes) over `-n` (lines), 10 lines by default.
+fn count_option(opts: &Opts) -> (bool, String) {
+    match (opts.value('c'), opts.value('n')) {
+        (Some(c), _) => (true, c.to_string()),
+        (None, Some(n)) => (false, n.to_string()),
+        (None, None) => (false, "10".to_string()),
+    }
+}
+
+/// The file operands, or `-` (stdin) when there are none.
+fn operands_or_stdin(opts: &Opts) -> Vec<String> {
+    if opts.operands.is_empty() {
+        vec!["-".to_string()]
+    } else {
+        opts.operands.clone()
+    }
+}
+
+/// `==> NAME <==` before the `k`th file, a blank line before all but the first.
+fn file_header(out: &mut dyn std::io::Write, k: usize, file: &str) {
+    let name = if is_stdin(file) {
+        "standard input"
+    } else {
+        file
+    };
+    let _ = writeln!(out, "{}==> {name} <==", if k > 0 { "\n" } else { "" });
+}
+
 /// `head [-n N | -N | -c N] [-qv] [FILE]...`
 pub(crate) fn head(args: &[String], sys: &mut Sys, io: &mut Io<'_>) -> i32 {
     let args = obsolete_count(args, false);
@@ -135,20 +163,12 @@ pub(crate) fn head(args: &[String], sys: &mut Sys, io: &mut Io<'_>) -> i32 {
         Ok(o) => o,
         Err(e) => return fail(io, "head", e),
     };
-    let (bytes, spec) = match (opts.value('c'), opts.value('n')) {
-        (Some(c), _) => (true, c.to_string()),
-        (None, Some(n)) => (false, n.to_string()),
-        (None, None) => (false, "10".to_string()),
-    };
+    let (bytes, spec) = count_option(&opts);
     let Some((sign, count)) = parse_signed_count(&spec) else {
         return fail(io, "head", format!("invalid number '{spec}'"));
     };
     let all_but = sign == '-';
-    let files = if opts.operands.is_empty() {
-        vec!["-".to_string()]
-    } else {
-        opts.operands.clone()
-    };
+    let files = operands_or_stdin(&opts);
     let headers = (files.len() > 1 || opts.has('v')) && !opts.has('q');
     let mut code = 0;
     for (k, file) in files.iter().enumerate() {
@@ -161,12 +181,7 @@ pub(crate) fn head(args: &[String], sys: &mut Sys, io: &mut Io<'_>) -> i32 {
             }
         };
         if headers {
-            let name = if is_stdin(file) {
-                "standard input"
-            } else {
-                file.as_str()
-            };
-            let _ = writeln!(io.stdout, "{}==> {name} <==", if k > 0 { "\n" } else { "" });
+            file_header(io.stdout, k, file);
         }
         let result: io::Result<()> = (|| {
             if all_but {
@@ -220,21 +235,13 @@ pub(crate) fn tail(args: &[String], sys: &mut Sys, io: &mut Io<'_>) -> i32 {
         Ok(o) => o,
         Err(e) => return fail(io, "tail", e),
     };
-    let (bytes, spec) = match (opts.value('c'), opts.value('n')) {
-        (Some(c), _) => (true, c.to_string()),
-        (None, Some(n)) => (false, n.to_string()),
-        (None, None) => (false, "10".to_string()),
-    };
+    let (bytes, spec) = count_option(&opts);
     let Some((sign, count)) = parse_signed_count(&spec) else {
         return fail(io, "tail", format!("invalid number '{spec}'"));
     };
     let count = usize::try_from(count).unwrap_or(usize::MAX);
     let from_start = sign == '+';
-    let files = if opts.operands.is_empty() {
-        vec!["-".to_string()]
-    } else {
-        opts.operands.clone()
-    };
+    let files = operands_or_stdin(&opts);
     let headers = (files.len() > 1 || opts.has('v')) && !opts.has('q');
     let mut code = 0;
     for (k, file) in files.iter().enumerate() {
@@ -247,12 +254,7 @@ pub(crate) fn tail(args: &[String], sys: &mut Sys, io: &mut Io<'_>) -> i32 {
             }
         };
         if headers {
-            let name = if is_stdin(file) {
-                "standard input"
-            } else {
-                file.as_str()
-            };
-            let _ = writeln!(io.stdout, "{}==> {name} <==", if k > 0 { "\n" } else { "" });
+            file_header(io.stdout, k, file);
         }
         let start = if bytes {
             if from_start {
