@@ -14,8 +14,8 @@
 //!   flip-coin` fails ("Value 'flip' cannot be used with the modifier '-', it is not a number"). A dot
 //!   makes a field access on a variable that does not exist: `v1.Ready == x` fails. Two words in a row
 //!   (`hello world == x`) fail to parse. Quote such values in the workflow: `'{{item}}' == 'hello world'`.
-//! - An empty operand fails: `== heads` ("Cannot transition token types from UNKNOWN [<nil>] to
-//!   COMPARATOR [==]"), `heads ==` ("Unexpected end of expression"). An empty `when` is true.
+//! - An empty operand fails: `== heads` (`Cannot transition token types from UNKNOWN [<nil>] to
+//!   COMPARATOR [==]`), `heads ==` ("Unexpected end of expression"). An empty `when` is true.
 //! - `!word` fails (`!` applies to booleans and, once the word is a string, does not even parse).
 //! - `=~` and `!~` match a regular expression anywhere in the left string; `in` tests membership in a
 //!   parenthesized list: `Error in (Failed, Error)`.

@@ -1,8 +1,8 @@
 //! skiff's toolbox shell: the POSIX `sh` subset that Argo script and container steps use, run as plain
 //! function calls (no processes, no threads). See `docs/toolbox-sh.md` for what it supports.
 //!
-//! The script is parsed whole first ([`parse`]); a syntax error means nothing runs (status 2). Then
-//! [`exec`] runs the tree: builtins ([`builtins`]) change the shell, everything else is a tool of the toolbox
+//! The script is parsed whole first (`parse`); a syntax error means nothing runs (status 2). Then
+//! `exec` runs the tree: builtins (`builtins`) change the shell, everything else is a tool of the toolbox
 //! called through [`crate::run`], or a script file run by a new shell.
 
 mod arith;
