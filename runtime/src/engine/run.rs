@@ -1665,6 +1665,35 @@ async fn execute_dag(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeResult {
     }
 }
 
+/// Runs a blocking step. On a multi-threaded runtime it runs right here, with `block_in_place` handing this
+/// worker's other tasks to another thread: a step that takes microseconds then costs no thread hand-off
+/// (two futex wake-ups with `spawn_blocking`, tens of microseconds each on a loaded machine). On a
+/// current-thread runtime, where that is not allowed, it goes to the blocking pool. A panic becomes an
+/// error message either way.
+async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+        tokio::task::block_in_place(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+                .map_err(|payload| panic_message(payload.as_ref()))
+        })
+    } else {
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1738,33 +1767,4 @@ mod tests {
         let cont = |n: &str, _: NodePhase| n == "E";
         assert_eq!(assess_dag(&order, &phases, &deps, &s(&["E"]), &cont), None);
     }
-}
-
-/// Runs a blocking step. On a multi-threaded runtime it runs right here, with `block_in_place` handing this
-/// worker's other tasks to another thread: a step that takes microseconds then costs no thread hand-off
-/// (two futex wake-ups with `spawn_blocking`, tens of microseconds each on a loaded machine). On a
-/// current-thread runtime, where that is not allowed, it goes to the blocking pool. A panic becomes an
-/// error message either way.
-async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, String> {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
-        tokio::task::block_in_place(|| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
-                .map_err(|payload| panic_message(payload.as_ref()))
-        })
-    } else {
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| e.to_string())
-    }
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_string())
 }
