@@ -5,8 +5,6 @@
 //! the argv the image's entrypoint and the template's `command`/`args` would give. `python` images belong to
 //! the python executor. Any other image has nowhere to run locally.
 
-use std::path::Path;
-
 /// Images whose programs the toolbox provides, by repository name (registry and tag stripped).
 pub const TOOLBOX_IMAGES: &[&str] = &["busybox", "alpine", "argoproj/argosay", "docker/whalesay"];
 
@@ -74,16 +72,10 @@ pub fn image_kind(image: &str) -> ImageKind {
     }
 }
 
-/// The toolbox tool a program path names: its basename, with `bash` served by the toolbox's `sh`.
+/// The toolbox tool a program path names: its basename, with `bash`, `ash` and `dash` served by the
+/// toolbox's `sh`. The toolbox's own rule, so the two cannot disagree.
 pub fn tool_name(program: &str) -> String {
-    let base = Path::new(program)
-        .file_name()
-        .and_then(|s| s.to_str())
-        .unwrap_or(program);
-    match base {
-        "bash" | "ash" | "dash" => "sh".to_string(),
-        other => other.to_string(),
-    }
+    skiff_toolbox::tool_name(program)
 }
 
 /// The argv a container on a toolbox image starts with, as the image's entrypoint and the template's

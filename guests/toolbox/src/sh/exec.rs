@@ -49,43 +49,29 @@ pub struct FdWriter<'r, 'a> {
     base: &'r Base<'a>,
 }
 
+impl FdWriter<'_, '_> {
+    /// Calls `f` on the writer this descriptor names; `unopened` when it names none.
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Write) -> io::Result<T>,
+        unopened: impl FnOnce() -> io::Result<T>,
+    ) -> io::Result<T> {
+        match &self.fd {
+            Fd::Base(1) => f(&mut self.base.try_borrow_mut().map_err(|_| busy())?.stdout),
+            Fd::Base(2) => f(&mut self.base.try_borrow_mut().map_err(|_| busy())?.stderr),
+            Fd::Out(w) => f(&mut *w.try_borrow_mut().map_err(|_| busy())?),
+            _ => unopened(),
+        }
+    }
+}
+
 impl Write for FdWriter<'_, '_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &self.fd {
-            Fd::Base(1) => self
-                .base
-                .try_borrow_mut()
-                .map_err(|_| busy())?
-                .stdout
-                .write(buf),
-            Fd::Base(2) => self
-                .base
-                .try_borrow_mut()
-                .map_err(|_| busy())?
-                .stderr
-                .write(buf),
-            Fd::Out(w) => w.try_borrow_mut().map_err(|_| busy())?.write(buf),
-            _ => Err(bad_fd()),
-        }
+        self.with(|w| w.write(buf), || Err(bad_fd()))
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match &self.fd {
-            Fd::Base(1) => self
-                .base
-                .try_borrow_mut()
-                .map_err(|_| busy())?
-                .stdout
-                .flush(),
-            Fd::Base(2) => self
-                .base
-                .try_borrow_mut()
-                .map_err(|_| busy())?
-                .stderr
-                .flush(),
-            Fd::Out(w) => w.try_borrow_mut().map_err(|_| busy())?.flush(),
-            _ => Ok(()),
-        }
+        self.with(|w| w.flush(), || Ok(()))
     }
 }
 
@@ -494,11 +480,7 @@ impl Shell {
             "-" => Some(self.flags()),
             "@" | "*" => (!self.params.is_empty()).then(|| self.params.join(" ")),
             "RANDOM" if !self.vars.contains_key("RANDOM") => {
-                self.random = self.random.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                let mut z = self.random;
-                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                Some(((z ^ (z >> 31)) % 32768).to_string())
+                Some((crate::splitmix64(&mut self.random) % 32768).to_string())
             }
             "LINENO" if !self.vars.contains_key("LINENO") => Some(self.line.to_string()),
             n if n.bytes().all(|c| c.is_ascii_digit()) => match n.parse::<usize>() {

@@ -257,6 +257,29 @@ fn copy_tree(
     })
 }
 
+/// cp's and mv's operands as (source, target) pairs: `SOURCE DEST`, or `SOURCE... DIRECTORY` (each source
+/// into the directory under its own name). The error's `{usage}` is the caller's usage line.
+fn source_targets<'a>(ops: &'a [String], sys: &Sys) -> Result<Vec<(&'a str, String)>, String> {
+    let Some((dest, sources)) = ops.split_last().filter(|(_, s)| !s.is_empty()) else {
+        return Err("missing file operand\nUsage: {usage}".to_string());
+    };
+    let dest_is_dir = sys.host_path(dest).is_dir();
+    if sources.len() > 1 && !dest_is_dir {
+        return Err(format!("'{dest}' is not a directory"));
+    }
+    Ok(sources
+        .iter()
+        .map(|src| {
+            let target = if dest_is_dir {
+                join(dest, &base_of(src))
+            } else {
+                dest.clone()
+            };
+            (src.as_str(), target)
+        })
+        .collect())
+}
+
 /// `cp [-rRapf] SOURCE DEST` or `cp [-r] SOURCE... DIRECTORY`
 pub(crate) fn cp(args: &[String], sys: &mut Sys, io: &mut Io<'_>) -> i32 {
     let opts = match getopt(args, "rRapfdLPvnuT", "", false) {
@@ -264,27 +287,12 @@ pub(crate) fn cp(args: &[String], sys: &mut Sys, io: &mut Io<'_>) -> i32 {
         Err(e) => return fail(io, "cp", e),
     };
     let recursive = opts.has('r') || opts.has('R') || opts.has('a');
-    let ops = &opts.operands;
-    if ops.len() < 2 {
-        return fail(
-            io,
-            "cp",
-            "missing file operand\nUsage: cp [-rRapf] SOURCE... DEST",
-        );
-    }
-    let (sources, dest) = ops.split_at(ops.len() - 1);
-    let dest = &dest[0];
-    let dest_is_dir = sys.host_path(dest).is_dir();
-    if sources.len() > 1 && !dest_is_dir {
-        return fail(io, "cp", format!("'{dest}' is not a directory"));
-    }
+    let moves = match source_targets(&opts.operands, sys) {
+        Ok(m) => m,
+        Err(e) => return fail(io, "cp", e.replace("{usage}", "cp [-rRapf] SOURCE... DEST")),
+    };
     let mut code = 0;
-    for src in sources {
-        let target = if dest_is_dir {
-            join(dest, &base_of(src))
-        } else {
-            dest.clone()
-        };
+    for (src, target) in moves {
         if opts.has('n') && sys.exists(&target) {
             continue;
         }
@@ -302,27 +310,12 @@ pub(crate) fn mv(args: &[String], sys: &mut Sys, io: &mut Io<'_>) -> i32 {
         Ok(o) => o,
         Err(e) => return fail(io, "mv", e),
     };
-    let ops = &opts.operands;
-    if ops.len() < 2 {
-        return fail(
-            io,
-            "mv",
-            "missing file operand\nUsage: mv [-fin] SOURCE... DEST",
-        );
-    }
-    let (sources, dest) = ops.split_at(ops.len() - 1);
-    let dest = &dest[0];
-    let dest_is_dir = sys.host_path(dest).is_dir();
-    if sources.len() > 1 && !dest_is_dir {
-        return fail(io, "mv", format!("'{dest}' is not a directory"));
-    }
+    let moves = match source_targets(&opts.operands, sys) {
+        Ok(m) => m,
+        Err(e) => return fail(io, "mv", e.replace("{usage}", "mv [-fin] SOURCE... DEST")),
+    };
     let mut code = 0;
-    for src in sources {
-        let target = if dest_is_dir {
-            join(dest, &base_of(src))
-        } else {
-            dest.clone()
-        };
+    for (src, target) in moves {
         let from = sys.host_path(src);
         if let Err(e) = from.symlink_metadata() {
             let _ = writeln!(io.stderr, "mv: can't stat '{src}': {}", describe(&e));
