@@ -1,7 +1,7 @@
 //! What one wasm step costs: `WasmRuntime::run` on a no-op module with the pooling allocator and
 //! with on-demand allocation, with and without a root directory to preopen, the example `add`
-//! component when it has been built, and finding a module again in the in-memory and on-disk
-//! caches.
+//! component and the toolbox's `true` and `echo` (both embedded by the build), and finding a module
+//! again in the in-memory and on-disk caches.
 //!
 //! `cargo bench -p skiff --bench wasm_step`; the last numbers are in `benches/README.md`.
 
@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use skiff::executor::guests::{EXAMPLE_ADD_WASM, TOOLBOX_WASM};
 use skiff::executor::wasm::{Sandbox, WasmConfig, WasmRuntime};
 
 /// The smallest WASI command: a `_start` that returns, and the memory WASI expects.
@@ -22,18 +23,6 @@ fn runtime(pool_instances: u32, cache_dir: Option<PathBuf>) -> WasmRuntime {
         ..WasmConfig::default()
     })
     .expect("runtime")
-}
-
-/// The `add` example component, if `cargo build -p skiff-example-add --target wasm32-wasip1
-/// --release` has been run (or wherever `SKIFF_BENCH_ADD_WASM` says).
-fn add_component() -> Option<PathBuf> {
-    let path = std::env::var_os("SKIFF_BENCH_ADD_WASM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../target/wasm32-wasip1/release/skiff-example-add.wasm")
-        });
-    path.is_file().then_some(path)
 }
 
 fn run_step(c: &mut Criterion) {
@@ -70,19 +59,34 @@ fn run_step(c: &mut Criterion) {
         group.bench_function(format!("noop-with-root/{allocator}"), |b| {
             b.iter(|| black_box(runtime.run(&module, &with_root).expect("run")))
         });
-        if let Some(add) = add_component() {
-            let module = runtime.module_from_file(&add).expect("add.wasm");
+        let add = runtime.module(EXAMPLE_ADD_WASM).expect("add.wasm");
+        let sandbox = Sandbox {
+            env: vec![
+                ("SKIFF_INPUT_A".into(), "40".into()),
+                ("SKIFF_INPUT_B".into(), "2".into()),
+            ],
+            ..with_root.clone()
+        };
+        group.bench_function(format!("add/{allocator}"), |b| {
+            b.iter(|| {
+                let outcome = runtime.run(&add, &sandbox).expect("run");
+                assert_eq!(outcome.stdout, b"42\n");
+                outcome
+            })
+        });
+        let toolbox = runtime.module(TOOLBOX_WASM).expect("toolbox");
+        for (name, argv, want) in [
+            ("toolbox-true", vec!["true"], &b""[..]),
+            ("toolbox-echo", vec!["echo", "hello"], &b"hello\n"[..]),
+        ] {
             let sandbox = Sandbox {
-                env: vec![
-                    ("SKIFF_INPUT_A".into(), "40".into()),
-                    ("SKIFF_INPUT_B".into(), "2".into()),
-                ],
+                args: argv.into_iter().map(String::from).collect(),
                 ..with_root.clone()
             };
-            group.bench_function(format!("add/{allocator}"), |b| {
+            group.bench_function(format!("{name}/{allocator}"), |b| {
                 b.iter(|| {
-                    let outcome = runtime.run(&module, &sandbox).expect("run");
-                    assert_eq!(outcome.stdout, b"42\n");
+                    let outcome = runtime.run(&toolbox, &sandbox).expect("run");
+                    assert_eq!(outcome.stdout, want);
                     outcome
                 })
             });
@@ -115,19 +119,21 @@ fn find_module(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
-    if let Some(add) = add_component() {
-        warm.module_from_file(&add).expect("add.wasm");
-        group.bench_function("add/file-memory-hit", |b| {
-            b.iter(|| warm.module_from_file(&add).expect("module"))
-        });
-        group.bench_function("add/disk-hit", |b| {
-            b.iter_batched(
-                cached,
-                |fresh| fresh.module_from_file(&add).expect("module"),
-                BatchSize::PerIteration,
-            )
-        });
-    }
+    // A `wasm:` template names a file: the embedded `add` component, written out as a user's would be.
+    let files = tempfile::tempdir().expect("module dir");
+    let add = files.path().join("add.wasm");
+    std::fs::write(&add, EXAMPLE_ADD_WASM).expect("write add.wasm");
+    warm.module_from_file(&add).expect("add.wasm");
+    group.bench_function("add/file-memory-hit", |b| {
+        b.iter(|| warm.module_from_file(&add).expect("module"))
+    });
+    group.bench_function("add/disk-hit", |b| {
+        b.iter_batched(
+            cached,
+            |fresh| fresh.module_from_file(&add).expect("module"),
+            BatchSize::PerIteration,
+        )
+    });
     group.finish();
 }
 
