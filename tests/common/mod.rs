@@ -94,3 +94,45 @@ pub fn output_param(doc: &serde_json::Value, name: &str, param: &str) -> String 
         .unwrap()
         .to_string()
 }
+
+/// The shared conformance folder (`SKIFF_CONFORMANCE_DIR`, else `../shared/conformance` beside the
+/// repository) when it holds `marker`. `None` skips the caller's test, except where CI sets
+/// `SKIFF_REQUIRE_CONFORMANCE`, which makes a missing folder a failure.
+pub fn conformance_dir(marker: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("SKIFF_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/conformance"));
+    if dir.join(marker).is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("SKIFF_REQUIRE_CONFORMANCE").is_none(),
+        "SKIFF_REQUIRE_CONFORMANCE is set but {} has no {marker}",
+        dir.display()
+    );
+    None
+}
+
+/// Runs `file` with `--wait -o json` until it ends in phase `want`, at most `attempts` times (for
+/// workflows that are random by design), stopping early when a node is in `Error`: skiff's own failure,
+/// never the program's. Returns the last run's status document, output and phase, and the number of runs.
+pub fn run_until(
+    file: &Path,
+    want: &str,
+    attempts: usize,
+) -> (serde_json::Value, Output, String, usize) {
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let (_, doc, out) = run_json(file.to_str().unwrap(), &[]);
+        let got = doc["status"]["phase"].as_str().unwrap_or("?").to_string();
+        let errored = doc["status"]["nodes"]
+            .as_object()
+            .into_iter()
+            .flat_map(|n| n.values())
+            .any(|n| n["phase"] == "Error");
+        if got == want || runs >= attempts || errored {
+            return (doc, out, got, runs);
+        }
+    }
+}

@@ -17,7 +17,9 @@ use crate::cli::CliError;
 use crate::cli::output::workflow_with_status;
 use crate::cli::tree::{header, icon, tree};
 use crate::engine::{Engine, EngineConfig, EngineError, NodeType, RunOptions, RunState};
+use crate::kfp;
 use crate::spec::{Document, NodePhase, parse_workflow};
+use serde::Deserialize as _;
 
 /// Output formats of `-o`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,10 +69,34 @@ pub struct SubmitArgs {
 /// # Errors
 /// [`CliError::BadInput`] naming the file (and line and column for YAML errors).
 pub fn load(file: &Path) -> Result<Document, CliError> {
+    load_any(file).map(|(doc, _)| doc)
+}
+
+/// Reads a workflow file: Argo YAML, or a compiled Kubeflow pipeline (KFP v2 IR YAML, recognised by its
+/// keys), which is translated to a workflow first; the translation comes back with it.
+///
+/// # Errors
+/// [`CliError::BadInput`] naming the file (and line and column where there is one).
+pub fn load_any(file: &Path) -> Result<(Document, Option<kfp::Translation>), CliError> {
     let src = std::fs::read_to_string(file).map_err(|e| {
         CliError::BadInput(format!("{}: cannot read the workflow: {e}", file.display()))
     })?;
-    parse_workflow(&src, file).map_err(|e| CliError::BadInput(e.to_string()))
+    let first = serde_yaml::Deserializer::from_str(&src)
+        .next()
+        .and_then(|d| serde_yaml::Value::deserialize(d).ok());
+    if first.as_ref().is_some_and(kfp::is_pipeline_spec) {
+        let translation =
+            kfp::to_argo(&src, file).map_err(|e| CliError::BadInput(e.to_string()))?;
+        let doc = parse_workflow(&translation.yaml, file).map_err(|e| {
+            CliError::Internal(anyhow::anyhow!(
+                "{}: the pipeline's translation to a workflow does not parse, which is a bug in skiff: {e}",
+                file.display()
+            ))
+        })?;
+        return Ok((doc, Some(translation)));
+    }
+    let doc = parse_workflow(&src, file).map_err(|e| CliError::BadInput(e.to_string()))?;
+    Ok((doc, None))
 }
 
 fn parameters(args: &SubmitArgs) -> Result<Vec<(String, String)>, CliError> {
@@ -130,7 +156,7 @@ fn parameters(args: &SubmitArgs) -> Result<Vec<(String, String)>, CliError> {
 /// [`CliError::BadInput`] for a bad file or parameters, [`CliError::RunFailed`] when waiting on a run that
 /// failed, [`CliError::Internal`] when skiff broke.
 pub fn run(args: SubmitArgs, home: PathBuf) -> Result<(), CliError> {
-    let doc = load(&args.file)?;
+    let (doc, pipeline) = load_any(&args.file)?;
     let options = RunOptions {
         parameters: parameters(&args)?,
         entrypoint: args.entrypoint.clone(),
@@ -162,6 +188,10 @@ pub fn run(args: SubmitArgs, home: PathBuf) -> Result<(), CliError> {
         Ok::<_, CliError>(follow(handle, &args).await)
     })?;
     report(&args, &doc, &state)?;
+    if args.output.is_none() {
+        let mut out = std::io::stdout().lock();
+        let _ = write!(out, "{}", results(&state, pipeline.as_ref()));
+    }
     let waited = args.wait || args.watch;
     if waited && state.phase != NodePhase::Succeeded {
         return Err(CliError::RunFailed(format!(
@@ -258,6 +288,55 @@ fn print_new_logs(out: &mut dyn Write, state: &RunState, logged: &mut HashSet<St
             }
         }
     }
+}
+
+/// The pipeline's outputs (for a Kubeflow pipeline) and the metrics steps reported, as text to print after
+/// the run: an `Outputs:` block of `name: value` lines and a `METRICS` table (step, metric, value).
+pub fn results(state: &RunState, pipeline: Option<&kfp::Translation>) -> String {
+    let mut text = String::new();
+    if let Some(pipeline) = pipeline
+        && let Some(root) = state.nodes.get(&state.name)
+    {
+        let outputs: Vec<&(String, String)> = root
+            .outputs
+            .parameters
+            .iter()
+            .filter(|(name, _)| pipeline.outputs.contains(name))
+            .collect();
+        if !outputs.is_empty() {
+            text.push_str("\nOutputs:\n");
+            for (name, value) in outputs {
+                text.push_str(&format!("  {name}: {value}\n"));
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for node in state.nodes_in_order() {
+        for (name, value) in &node.outputs.parameters {
+            let Some(artifact) = name.strip_prefix(kfp::METRICS_PREFIX) else {
+                continue;
+            };
+            let Ok(serde_json::Value::Object(metrics)) = serde_json::from_str(value) else {
+                continue;
+            };
+            for (metric, v) in metrics {
+                rows.push((
+                    node.display_name.clone(),
+                    format!("{artifact}.{metric}"),
+                    v.to_string(),
+                ));
+            }
+        }
+    }
+    if !rows.is_empty() {
+        let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(4);
+        let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(6);
+        text.push_str(&format!("\n{:<w0$}  {:<w1$}  VALUE\n", "STEP", "METRIC"));
+        for (step, metric, value) in rows {
+            text.push_str(&format!("{step:<w0$}  {metric:<w1$}  {value}\n"));
+        }
+    }
+    text
 }
 
 /// The log of a run whose only node is one leaf step, if that is the run's shape.

@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 
 use crate::artifact::ArtifactStore;
 use crate::executor::LocalExecutor;
+use crate::executor::python::PythonSetup;
 use crate::executor::route::{ImageKind, image_kind};
 use crate::executor::wasm::{WasmConfig, WasmError, WasmRuntime};
 use crate::spec::{
@@ -224,7 +225,12 @@ impl Engine {
         })?;
         let artifacts = ArtifactStore::new(config.home.join("artifacts"));
         Ok(Self {
-            executor: Arc::new(LocalExecutor::new(wasm, artifacts, scratch)),
+            executor: Arc::new(LocalExecutor::new(wasm, artifacts, scratch).with_python(
+                PythonSetup {
+                    cache_dir: config.home.join("cache"),
+                    allow_download: true,
+                },
+            )),
             config,
         })
     }

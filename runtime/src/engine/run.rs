@@ -18,6 +18,7 @@ use tokio::sync::{Semaphore, watch};
 use crate::dag::DependencyQueue;
 use crate::engine::scope::{Frame, Scope};
 use crate::engine::state::{NodeOutputs, NodeStatus, NodeType, RunState, node_id};
+use crate::executor::python::PACKAGES_ANNOTATION;
 use crate::executor::route::{ImageKind, SCRIPT_PATH, image_kind, toolbox_argv};
 use crate::executor::{
     LocalExecutor, OutputArtifact, OutputParameter, Program, StepOutcome, StepRequest,
@@ -604,21 +605,39 @@ fn program_for_container(template: &Template, c: &Container, script: Option<&str
         k if k.is_toolbox() => Program::Toolbox {
             argv: toolbox_argv(k, &c.command, &c.args, script.map(|_| SCRIPT_PATH)),
         },
-        // A python image also has a shell: `sh -c ...` on it runs in the toolbox.
-        ImageKind::Python if runs_shell_on_python(c) => Program::Toolbox {
-            argv: toolbox_argv(
+        // A python image also has a shell: `sh -c ...` on it runs in the toolbox, unless it is the
+        // wrapper that saves a program to a temporary file and runs python on it (KFP v1's).
+        ImageKind::Python if runs_shell_on_python(c) => {
+            let argv = toolbox_argv(
                 ImageKind::Shell,
                 &c.command,
                 &c.args,
                 script.map(|_| SCRIPT_PATH),
-            ),
-        },
-        ImageKind::Python => Program::Unavailable {
-            message: format!(
-                "template '{}' runs on image '{}': python steps need skiff's python executor, which this build does not have yet",
-                template.name, c.image
-            ),
-        },
+            );
+            python_program_wrapper(&argv, Vec::new()).unwrap_or(Program::Toolbox { argv })
+        }
+        ImageKind::Python => {
+            // The python image has no entrypoint and `python3` as its default command; `args` replace
+            // that command, and a script template's file follows.
+            let mut argv: Vec<String> = if c.command.is_empty() && c.args.is_empty() {
+                vec!["python3".to_string()]
+            } else {
+                c.command.iter().chain(&c.args).cloned().collect()
+            };
+            if script.is_some() {
+                argv.push(SCRIPT_PATH.to_string());
+            }
+            Program::Python {
+                argv,
+                files: Vec::new(),
+                packages: template
+                    .metadata
+                    .annotations
+                    .get(PACKAGES_ANNOTATION)
+                    .map(|p| p.split_whitespace().map(str::to_string).collect())
+                    .unwrap_or_default(),
+            }
+        }
         _ => Program::Unavailable {
             message: format!(
                 "template '{}' runs on image '{}', which has no local executor: give it the annotation skiff.dev/executor: kubernetes and a cluster, or use one of the images skiff runs locally",
@@ -626,6 +645,65 @@ fn program_for_container(template: &Template, c: &Container, script: Option<&str
             ),
         },
     }
+}
+
+/// Where a shell wrapper's program is saved in the sandbox.
+const WRAPPED_PROGRAM: &str = "/tmp/skiff-program.py";
+
+/// Recognises `sh -ec 'program_path=$(mktemp); printf "%s" "$0" > "$program_path"; python3 -u
+/// "$program_path" "$@"' SOURCE ARGS...` (what kfp 1.8 compiles a python function to) and runs the
+/// program in the python executor directly: there is no process to start python from inside the
+/// toolbox's shell.
+///
+/// kfp 1.8's `packages_to_install` puts `sh -c '(pip install P...) && "$0" "$@"'` in front: the packages
+/// are noted (the runtime must already have them) and the rest of the command line is read again.
+fn python_program_wrapper(argv: &[String], mut packages: Vec<String>) -> Option<Program> {
+    let [sh, flags, script, rest @ ..] = argv else {
+        return None;
+    };
+    if sh != "sh" || !flags.starts_with('-') || !flags.contains('c') {
+        return None;
+    }
+    if script.contains("pip install") && script.trim_end().ends_with(r#"&& "$0" "$@""#) {
+        packages.extend(crate::executor::python::pip_packages(script));
+        return python_program_wrapper(rest, packages);
+    }
+    let [source, args @ ..] = rest else {
+        return None;
+    };
+    let lines: Vec<&str> = script
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let [assign, save, run] = lines.as_slice() else {
+        return None;
+    };
+    if *assign != "program_path=$(mktemp)" || *save != r#"printf "%s" "$0" > "$program_path""# {
+        return None;
+    }
+    let words: Vec<&str> = run.split_whitespace().collect();
+    let [python, options @ .., program, all] = words.as_slice() else {
+        return None;
+    };
+    if !crate::executor::python::is_python_program(python)
+        || *program != r#""$program_path""#
+        || *all != r#""$@""#
+        || options.iter().any(|o| !o.starts_with('-'))
+    {
+        return None;
+    }
+    let argv = std::iter::once(python.to_string())
+        .chain(options.iter().map(|o| o.to_string()))
+        .chain(std::iter::once(WRAPPED_PROGRAM.to_string()))
+        .chain(args.iter().cloned())
+        .collect();
+    packages.dedup();
+    Some(Program::Python {
+        argv,
+        files: vec![(WRAPPED_PROGRAM.to_string(), source.clone().into_bytes())],
+        packages,
+    })
 }
 
 /// Whether a container on a python image runs something else than python (its shell, say).

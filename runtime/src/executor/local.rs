@@ -11,14 +11,15 @@
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::artifact::{ArtifactStore, copy_tree};
 use crate::engine::state::NodeOutputs;
 use crate::executor::guests;
-use crate::executor::wasm::{Sandbox, WasmError, WasmModule, WasmRuntime};
+use crate::executor::python::{Invocation, PythonRuntime, PythonSetup, PythonStep};
+use crate::executor::wasm::{RunOutcome, Sandbox, WasmError, WasmModule, WasmRuntime};
 use crate::spec::NodePhase;
 
 /// What program a step runs.
@@ -35,6 +36,16 @@ pub enum Program {
         path: PathBuf,
         /// The argv, module name first.
         argv: Vec<String>,
+    },
+    /// `python ARGS` in the python executor.
+    Python {
+        /// The argv, the interpreter first.
+        argv: Vec<String>,
+        /// Files to write into the sandbox first, beside the request's: (path inside the sandbox,
+        /// content). A shell wrapper that saves its program to a temporary file leaves it here.
+        files: Vec<(String, Vec<u8>)>,
+        /// Packages the step asked `pip` for; each must already be in the runtime.
+        packages: Vec<String>,
     },
     /// Nothing here can run it: the step fails with this message.
     Unavailable {
@@ -122,6 +133,8 @@ impl StepOutcome {
 pub struct LocalExecutor {
     wasm: WasmRuntime,
     toolbox: OnceLock<Result<WasmModule, String>>,
+    python_setup: Option<PythonSetup>,
+    python: OnceLock<Result<Arc<PythonRuntime>, String>>,
     artifacts: ArtifactStore,
     scratch: PathBuf,
     counter: AtomicU64,
@@ -134,10 +147,33 @@ impl LocalExecutor {
         Self {
             wasm,
             toolbox: OnceLock::new(),
+            python_setup: None,
+            python: OnceLock::new(),
             artifacts,
             scratch,
             counter: AtomicU64::new(0),
         }
+    }
+
+    /// Lets python steps run, with the runtime found (or downloaded) and compiled as `setup` says, on
+    /// the first python step.
+    #[must_use]
+    pub fn with_python(mut self, setup: PythonSetup) -> Self {
+        self.python_setup = Some(setup);
+        self
+    }
+
+    /// The python runtime, loaded on first use.
+    ///
+    /// # Errors
+    /// Why it cannot be loaded.
+    pub fn python(&self) -> Result<Arc<PythonRuntime>, String> {
+        self.python
+            .get_or_init(|| match &self.python_setup {
+                Some(setup) => PythonRuntime::load(setup).map(Arc::new),
+                None => Err("this executor was made without a python runtime".to_string()),
+            })
+            .clone()
     }
 
     /// The artifact store steps write to.
@@ -165,15 +201,33 @@ impl LocalExecutor {
 
     /// Runs one step to its end. Blocking: call it from a blocking thread.
     pub fn run(&self, req: &StepRequest) -> StepOutcome {
-        let (module, argv, executor) = match &req.program {
+        let (launch, executor) = match &req.program {
             Program::Toolbox { argv } => match self.toolbox() {
-                Ok(m) => (m, argv.clone(), "toolbox"),
+                Ok(m) => (Launch::Wasm(m, argv.clone()), "toolbox"),
                 Err(e) => return StepOutcome::error(e, "toolbox"),
             },
             Program::Module { path, argv } => match self.wasm.module_from_file(path) {
-                Ok(m) => (m, argv.clone(), "wasm"),
+                Ok(m) => (Launch::Wasm(m, argv.clone()), "wasm"),
                 Err(e) => return StepOutcome::error(module_error(path, &e), "wasm"),
             },
+            Program::Python {
+                argv,
+                files,
+                packages,
+            } => {
+                let invocation = match Invocation::parse(argv) {
+                    Ok(i) => i,
+                    Err(e) => return StepOutcome::error(e, "python"),
+                };
+                let runtime = match self.python() {
+                    Ok(rt) => rt,
+                    Err(e) => return StepOutcome::error(e, "python"),
+                };
+                if let Err(e) = runtime.check_packages(packages) {
+                    return StepOutcome::error(e, "python");
+                }
+                (Launch::Python(runtime, invocation, files.clone()), "python")
+            }
             Program::Unavailable { message } => {
                 return StepOutcome::error(message.clone(), "none");
             }
@@ -187,7 +241,7 @@ impl LocalExecutor {
                 );
             }
         };
-        let outcome = self.run_in(&root, req, &module, argv, executor);
+        let outcome = self.run_in(&root, req, &launch, executor);
         let _ = fs::remove_dir_all(&root);
         outcome
     }
@@ -203,11 +257,14 @@ impl LocalExecutor {
         &self,
         root: &Path,
         req: &StepRequest,
-        module: &WasmModule,
-        argv: Vec<String>,
+        launch: &Launch,
         executor: &'static str,
     ) -> StepOutcome {
-        for (path, content) in &req.files {
+        let extra: &[(String, Vec<u8>)] = match launch {
+            Launch::Python(_, _, files) => files,
+            Launch::Wasm(..) => &[],
+        };
+        for (path, content) in req.files.iter().chain(extra) {
             if let Err(e) = host_path(root, path).and_then(|p| write_file(&p, content)) {
                 return StepOutcome::error(
                     format!("cannot write {path} into the sandbox: {e}"),
@@ -225,15 +282,7 @@ impl LocalExecutor {
                 );
             }
         }
-        let sandbox = Sandbox {
-            args: argv,
-            env: req.env.clone(),
-            root: root.to_path_buf(),
-            timeout: req.timeout,
-            memory_limit: req.memory_limit,
-            ..Default::default()
-        };
-        let run = match self.wasm.run(module, &sandbox) {
+        let run = match self.launch(launch, root, req) {
             Ok(run) => run,
             Err(e) => return StepOutcome::error(format!("the sandbox failed: {e}"), executor),
         };
@@ -257,7 +306,10 @@ impl LocalExecutor {
         }
         if run.exit_code != 0 {
             outcome.phase = NodePhase::Failed;
-            outcome.message = Some(format!("Error (exit code {})", run.exit_code));
+            outcome.message = Some(match python_error(&run.stderr) {
+                Some(error) => format!("{error} (exit code {})", run.exit_code),
+                None => format!("Error (exit code {})", run.exit_code),
+            });
             // Argo still collects outputs of a failed step where it can; parameters with defaults matter most.
         }
         for param in &req.output_parameters {
@@ -320,6 +372,44 @@ impl LocalExecutor {
     }
 }
 
+/// A step's program, ready to start.
+enum Launch {
+    Wasm(WasmModule, Vec<String>),
+    Python(Arc<PythonRuntime>, Invocation, Vec<(String, Vec<u8>)>),
+}
+
+impl LocalExecutor {
+    fn launch(
+        &self,
+        launch: &Launch,
+        root: &Path,
+        req: &StepRequest,
+    ) -> Result<RunOutcome, WasmError> {
+        match launch {
+            Launch::Wasm(module, argv) => self.wasm.run(
+                module,
+                &Sandbox {
+                    args: argv.clone(),
+                    env: req.env.clone(),
+                    root: root.to_path_buf(),
+                    timeout: req.timeout,
+                    memory_limit: req.memory_limit,
+                    ..Default::default()
+                },
+            ),
+            Launch::Python(runtime, invocation, _) => runtime.run(
+                invocation,
+                &PythonStep {
+                    root: root.to_path_buf(),
+                    env: req.env.clone(),
+                    timeout: req.timeout,
+                    memory_limit: req.memory_limit,
+                },
+            ),
+        }
+    }
+}
+
 fn module_error(path: &Path, e: &WasmError) -> String {
     format!("cannot load wasm module {}: {e}", path.display())
 }
@@ -346,6 +436,22 @@ fn host_path(root: &Path, path: &str) -> Result<PathBuf, String> {
     Ok(out)
 }
 
+/// The last line of a Python traceback on stderr (`ValueError: boom`), for a one-line message: the
+/// whole traceback is in the log.
+fn python_error(stderr: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(stderr);
+    let at = text.rfind("Traceback (most recent call last):")?;
+    let last = text[at..].lines().rev().find(|l| !l.trim().is_empty())?;
+    let last = last.trim();
+    (!last.starts_with("File ") && !last.starts_with("Traceback")).then(|| {
+        let mut line: String = last.chars().take(300).collect();
+        if line.len() < last.len() {
+            line.push('…');
+        }
+        line
+    })
+}
+
 /// Removes one trailing newline (and a carriage return before it), as Argo does for results and parameters.
 pub fn trim_one_newline(text: &str) -> String {
     let text = text.strip_suffix('\n').unwrap_or(text);
@@ -368,6 +474,16 @@ mod tests {
             PathBuf::from("/r/tmp/x")
         );
         assert!(host_path(root, "/tmp/../../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn python_errors_are_the_tracebacks_last_line() {
+        let tb = b"log line\nTraceback (most recent call last):\n  File \"/argo/staging/script\", line 1, in <module>\n    import torch\nModuleNotFoundError: No module named 'torch'\n";
+        assert_eq!(
+            python_error(tb).as_deref(),
+            Some("ModuleNotFoundError: No module named 'torch'")
+        );
+        assert_eq!(python_error(b"plain failure\n"), None);
     }
 
     #[test]

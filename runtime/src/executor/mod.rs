@@ -2,11 +2,13 @@
 //!
 //! - [`wasm`]: the wasmtime sandbox every local step runs in;
 //! - [`guests`]: the wasm programs skiff ships (the toolbox), built by `build.rs` and embedded;
+//! - [`python`]: python steps, in CPython compiled to wasm;
 //! - [`route`]: which executor runs a template, and the argv an image would start with;
 //! - [`local`]: a leaf step from sandbox root to collected outputs.
 
 pub mod guests;
 pub mod local;
+pub mod python;
 pub mod route;
 pub mod wasm;
 

@@ -96,6 +96,36 @@ impl DiskCache {
         }
     }
 
+    /// Creates the cache directory if it is not there.
+    fn create_dir(&self) -> Result<(), WasmError> {
+        std::fs::create_dir_all(&self.dir).map_err(io_err(
+            "could not create the module cache directory",
+            &self.dir,
+        ))
+    }
+
+    /// Takes the lock file of one module's entry (`.<name>.lock` beside it), waiting while another process
+    /// holds it: whoever compiles a module holds it until the entry is written. Released on drop.
+    ///
+    /// # Errors
+    ///
+    /// [`WasmError::Io`] if the directory or the lock file cannot be made.
+    pub(crate) fn lock(&self, hash: &Sha256Hash) -> Result<std::fs::File, WasmError> {
+        let path = self
+            .dir
+            .join(format!(".{}-{}.lock", hex::encode(hash), self.engine_tag));
+        self.create_dir()?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err("could not open the module cache's lock file", &path))?;
+        file.lock()
+            .map_err(io_err("could not lock the module cache's lock file", &path))?;
+        Ok(file)
+    }
+
     /// Writes a compiled module, atomically.
     ///
     /// # Errors
@@ -106,18 +136,7 @@ impl DiskCache {
         let bytes = module
             .serialize()
             .map_err(|e| WasmError::Compile(WasmError::boxed(e)))?;
-        let io_err = |action, path: &Path| {
-            let path = path.to_owned();
-            move |source| WasmError::Io {
-                action,
-                path,
-                source,
-            }
-        };
-        std::fs::create_dir_all(&self.dir).map_err(io_err(
-            "could not create the module cache directory",
-            &self.dir,
-        ))?;
+        self.create_dir()?;
         let path = self.path(hash);
         let mut tmp = tempfile::Builder::new()
             .prefix(".tmp-")
@@ -131,6 +150,16 @@ impl DiskCache {
             .map_err(|e| e.error)
             .map_err(io_err("could not write the module cache entry", &path))?;
         Ok(path)
+    }
+}
+
+/// Makes a [`WasmError::Io`] about `path` from an I/O error.
+fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> WasmError {
+    let path = path.to_owned();
+    move |source| WasmError::Io {
+        action,
+        path,
+        source,
     }
 }
 

@@ -198,6 +198,10 @@ pub struct WasmConfig {
     /// How often the epoch advances while steps run: the precision of deadlines
     /// ([`DEFAULT_EPOCH_TICK`], 10 ms).
     pub epoch_tick: Duration,
+    /// The most native stack wasm code may use, in bytes (`None`: wasmtime's default, 512 KiB).
+    /// Every thread that runs a step must have this much stack and ~2 MiB more: a larger value
+    /// is for runtimes whose steps run on threads made for them (CPython uses 8 MiB).
+    pub max_wasm_stack: Option<usize>,
 }
 
 impl Default for WasmConfig {
@@ -209,6 +213,7 @@ impl Default for WasmConfig {
             default_stdout_limit: DEFAULT_STDOUT_LIMIT,
             default_timeout: None,
             epoch_tick: DEFAULT_EPOCH_TICK,
+            max_wasm_stack: None,
         }
     }
 }
@@ -230,6 +235,35 @@ pub struct Sandbox {
     pub memory_limit: Option<u64>,
     /// Bytes kept of stdout, and of stderr; `None` uses [`WasmConfig::default_stdout_limit`].
     pub stdout_limit: Option<usize>,
+    /// More host directories to mount, after the root: a longer guest path wins inside the guest.
+    pub mounts: Vec<Mount>,
+    /// What to call: `_start` for a command module (the default), or a reactor's entry.
+    pub entry: Entry,
+}
+
+/// A host directory mounted into the sandbox.
+#[derive(Debug, Clone)]
+pub struct Mount {
+    /// The directory on the host; it must exist.
+    pub host: PathBuf,
+    /// Where the guest sees it (absolute).
+    pub guest: String,
+    /// Whether the guest may write there.
+    pub writable: bool,
+}
+
+/// How a step enters its module.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Entry {
+    /// A command module's `_start`.
+    #[default]
+    Start,
+    /// A reactor (CPython's): `_initialize` if exported, then `turn(ptr, len) -> i32` with this source
+    /// text written into the guest's memory through its `host_alloc` export. The low byte of the value
+    /// is the exit status.
+    Turn(String),
+    /// A reactor: `_initialize` if exported, then `run() -> i32`, whose value is the exit status.
+    Run,
 }
 
 /// What a step did.

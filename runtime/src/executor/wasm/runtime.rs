@@ -18,7 +18,7 @@ use super::cache::{self, DiskCache, Lookup, Sha256Hash};
 use super::limits::{Deadline, DeadlineExceeded, StepLimiter};
 use super::stdio::{Capture, Stream};
 use super::{
-    POOL_MEMORY_KEEP_RESIDENT, POOL_MEMORY_KEEP_RESIDENT_WITHOUT_PAGEMAP_SCAN,
+    Entry, POOL_MEMORY_KEEP_RESIDENT, POOL_MEMORY_KEEP_RESIDENT_WITHOUT_PAGEMAP_SCAN,
     POOL_TABLE_KEEP_RESIDENT, RunOutcome, Sandbox, StepState, WasmConfig, WasmError, sleep,
 };
 
@@ -49,6 +49,8 @@ pub struct WasmRuntime {
 pub struct WasmModule {
     pre: Arc<InstancePre<StepState>>,
     hash: Sha256Hash,
+    /// Whether it exports `_start` (a command); otherwise it is a reactor with `run` or `turn`.
+    command: bool,
 }
 
 /// Counters of where [`WasmRuntime::module`] found its modules, since the runtime was created.
@@ -114,7 +116,7 @@ impl WasmRuntime {
     pub fn new(config: WasmConfig) -> Result<Self, WasmError> {
         let engine_err = |e: wasmtime::Error| WasmError::Engine(WasmError::boxed(e));
         let (engine, pooling) = if config.pool_instances > 0 {
-            match Engine::new(&engine_config(Some(config.pool_instances))) {
+            match Engine::new(&engine_config(&config, Some(config.pool_instances))) {
                 Ok(engine) => (engine, true),
                 Err(err) => {
                     eprintln!(
@@ -123,14 +125,14 @@ impl WasmRuntime {
                         config.pool_instances
                     );
                     (
-                        Engine::new(&engine_config(None)).map_err(engine_err)?,
+                        Engine::new(&engine_config(&config, None)).map_err(engine_err)?,
                         false,
                     )
                 }
             }
         } else {
             (
-                Engine::new(&engine_config(None)).map_err(engine_err)?,
+                Engine::new(&engine_config(&config, None)).map_err(engine_err)?,
                 false,
             )
         };
@@ -148,6 +150,7 @@ impl WasmRuntime {
         let mut linker = wasi_only.clone();
         sleep::add_to_linker(&mut linker, Arc::new(wasi_only), trampoline).map_err(engine_err)?;
         add_proc_exit(&mut linker).map_err(engine_err)?;
+        add_host_call(&mut linker).map_err(engine_err)?;
 
         let limit = if pooling {
             usize::try_from(config.pool_instances).unwrap_or(usize::MAX)
@@ -221,10 +224,71 @@ impl WasmRuntime {
             return Ok(module.clone());
         }
         let module = self.load_or_compile(bytes, &hash)?;
-        let module = WasmModule {
-            pre: Arc::new(self.prelink(&module)?),
+        let module = self.wrap(&module, hash)?;
+        *slot = Some(module.clone());
+        Ok(module)
+    }
+
+    fn wrap(&self, module: &Module, hash: Sha256Hash) -> Result<WasmModule, WasmError> {
+        let command = matches!(
+            module.get_export("_start"),
+            Some(wasmtime::ExternType::Func(_))
+        );
+        Ok(WasmModule {
+            pre: Arc::new(self.prelink(module)?),
             hash,
-        };
+            command,
+        })
+    }
+
+    /// Whether the on-disk cache holds a compiled module for the module bytes whose sha256 is `sha256`.
+    pub fn is_cached(&self, sha256: &[u8; 32]) -> bool {
+        self.inner
+            .disk
+            .as_ref()
+            .is_some_and(|disk| disk.path(sha256).is_file())
+    }
+
+    /// [`module_from_file`](Self::module_from_file) for a large file whose sha256 the caller already
+    /// knows (verified once, say, against a checksum list): a disk-cache hit maps the compiled module in
+    /// without reading or hashing the file. On a miss the file is read and compiled once, also across
+    /// processes: a second process asking for the same module waits on a lock file beside the cache
+    /// entry, then loads what the first one wrote.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`module`](Self::module), and [`WasmError::Io`] for the lock file.
+    pub fn module_from_file_with_hash(
+        &self,
+        path: &Path,
+        sha256: &[u8; 32],
+    ) -> Result<WasmModule, WasmError> {
+        let hash: Sha256Hash = *sha256;
+        let slot = Arc::clone(lock(&self.inner.by_hash).entry(hash).or_default());
+        let mut slot = lock(&slot);
+        if let Some(module) = &*slot {
+            self.inner.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(module.clone());
+        }
+        let inner = &*self.inner;
+        let mut _held = None;
+        if let Some(disk) = &inner.disk {
+            if let Lookup::Hit(module) = disk.load(&inner.engine, &hash) {
+                inner.stats.disk_hits.fetch_add(1, Ordering::Relaxed);
+                let module = self.wrap(&module, hash)?;
+                *slot = Some(module.clone());
+                return Ok(module);
+            }
+            _held = Some(disk.lock(&hash)?);
+        }
+        let bytes = std::fs::read(path).map_err(|source| WasmError::Io {
+            action: "could not read the wasm module",
+            path: path.to_owned(),
+            source,
+        })?;
+        // After the lock: another process may have written the entry meanwhile (load_or_compile looks).
+        let module = self.load_or_compile(&bytes, &hash)?;
+        let module = self.wrap(&module, hash)?;
         *slot = Some(module.clone());
         Ok(module)
     }
@@ -288,10 +352,8 @@ impl WasmRuntime {
     }
 
     fn prelink(&self, module: &Module) -> Result<InstancePre<StepState>, WasmError> {
-        if !matches!(
-            module.get_export("_start"),
-            Some(wasmtime::ExternType::Func(_))
-        ) {
+        let func = |name| matches!(module.get_export(name), Some(wasmtime::ExternType::Func(_)));
+        if !func("_start") && !func("run") && !func("turn") {
             return Err(WasmError::MissingStart);
         }
         self.inner.linker.instantiate_pre(module).map_err(|err| {
@@ -352,6 +414,18 @@ impl WasmRuntime {
                     source: WasmError::boxed(e),
                 })?;
         }
+        for mount in &sandbox.mounts {
+            let perms = if mount.writable {
+                FsPerms::ReadWrite
+            } else {
+                FsPerms::ReadOnly
+            };
+            wasi.preopened_dir(&mount.host, &mount.guest, perms)
+                .map_err(|e| WasmError::Root {
+                    path: mount.host.clone(),
+                    source: WasmError::boxed(e),
+                })?;
+        }
 
         let timeout = sandbox.timeout.or(inner.config.default_timeout);
         let deadline = timeout.map(Deadline::after);
@@ -385,15 +459,10 @@ impl WasmRuntime {
         }
 
         let (exit_code, error) = match module.pre.instantiate(&mut store) {
-            Ok(instance) => {
-                let result = instance
-                    .get_typed_func::<(), ()>(&mut store, "_start")
-                    .and_then(|start| start.call(&mut store, ()));
-                match result {
-                    Ok(()) => (0, None),
-                    Err(err) => ending(store.data(), &err),
-                }
-            }
+            Ok(instance) => match enter(&mut store, &instance, &sandbox.entry, module.command) {
+                Ok(status) => (status, None),
+                Err(err) => ending(store.data(), &err),
+            },
             Err(err) => {
                 let state = store.data();
                 if state.deadline_hit || state.limiter.exceeded.is_some() {
@@ -448,9 +517,13 @@ impl fmt::Debug for WasmModule {
 }
 
 /// The engine settings; `pool` is the number of pooled instances, `None` for on-demand.
-fn engine_config(pool: Option<u32>) -> Config {
+fn engine_config(settings: &WasmConfig, pool: Option<u32>) -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true).memory_init_cow(true);
+    if let Some(stack) = settings.max_wasm_stack {
+        // wasmtime refuses a wasm stack larger than the async stack, even with async unused.
+        config.async_stack_size(stack).max_wasm_stack(stack);
+    }
     if let Some(n) = pool {
         let mut pooling = PoolingAllocationConfig::new();
         pooling
@@ -588,6 +661,57 @@ fn add_proc_exit(linker: &mut Linker<StepState>) -> wasmtime::Result<()> {
         |status: i32| -> wasmtime::Result<()> { Err(I32Exit(status & 0xff).into()) },
     )?;
     linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// Calls the step's entry and returns its exit status.
+fn enter(
+    store: &mut Store<StepState>,
+    instance: &wasmtime::Instance,
+    entry: &Entry,
+    command: bool,
+) -> wasmtime::Result<i32> {
+    // `Start` on a reactor means its `run`.
+    if matches!(entry, Entry::Start) && command {
+        let start = instance.get_typed_func::<(), ()>(&mut *store, "_start")?;
+        start.call(&mut *store, ())?;
+        return Ok(0);
+    }
+    if let Some(init) = instance.get_func(&mut *store, "_initialize") {
+        init.typed::<(), ()>(&*store)?.call(&mut *store, ())?;
+    }
+    match entry {
+        Entry::Turn(code) => {
+            let len = i32::try_from(code.len())
+                .map_err(|_| wasmtime::Error::msg("the source is larger than 2 GiB"))?;
+            let alloc = instance.get_typed_func::<i32, i32>(&mut *store, "host_alloc")?;
+            let ptr = alloc.call(&mut *store, len)?;
+            let memory = instance
+                .get_memory(&mut *store, "memory")
+                .ok_or_else(|| wasmtime::Error::msg("the module exports no memory"))?;
+            // A null or out-of-range pointer is passed on as 0: the guest raises MemoryError itself.
+            let ptr = match memory.write(&mut *store, ptr as u32 as usize, code.as_bytes()) {
+                Ok(()) if ptr != 0 => ptr,
+                _ => 0,
+            };
+            let turn = instance.get_typed_func::<(i32, i32), i32>(&mut *store, "turn")?;
+            let value = turn.call(&mut *store, (ptr, len))?;
+            Ok(value & 0xff)
+        }
+        _ => {
+            let run = instance.get_typed_func::<(), i32>(&mut *store, "run")?;
+            Ok(run.call(&mut *store, ())? & 0xff)
+        }
+    }
+}
+
+/// The embedder's door that CPython's reactor imports (`host.call(ptr, len, out_ptr, out_len)`): skiff
+/// offers no host functions to guests, so every call answers `-1`, "no host", as the guest expects
+/// when there is none.
+fn add_host_call(linker: &mut Linker<StepState>) -> wasmtime::Result<()> {
+    linker.func_wrap("host", "call", |_: i32, _: i32, _: i32, _: i32| -> i32 {
+        -1
+    })?;
     Ok(())
 }
 
