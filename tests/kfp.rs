@@ -9,7 +9,7 @@ mod common;
 
 use std::sync::Mutex;
 
-use common::{conformance_dir, run_until};
+use common::{conformance_dir, node, run_json, run_until, skiff, stderr, stdout};
 
 /// Pipelines whose outcome is random by design, with how many runs the test allows for the expected state:
 /// retry.yaml's two tasks exit with `random.choice` of 0-3 (11 tries) and of 0-1 (6 tries), so one run
@@ -116,4 +116,75 @@ fn kfp_pipelines_reach_their_expected_state() {
     });
     let failures = failures.into_inner().unwrap();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_add_pipeline_prints_its_output_and_takes_parameters() {
+    let Some(dir) = conformance_dir("kfp/EXPECTED.tsv") else {
+        return;
+    };
+    let file = dir.join("kfp/v2/add_pipeline_v2.yaml");
+    let out = skiff(&[
+        "submit",
+        file.to_str().unwrap(),
+        "--wait",
+        "-p",
+        "v1=10",
+        "-p",
+        "v2=4",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // (10 + 4) * (10 - 4)
+    assert!(
+        stdout(&out).ends_with("\nOutputs:\n  Output: 84\n"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn metrics_are_printed_after_the_run() {
+    let Some(dir) = conformance_dir("kfp/EXPECTED.tsv") else {
+        return;
+    };
+    let file = dir.join("kfp/v2/pipeline_with_metrics_outputs.yaml");
+    let out = skiff(&["submit", file.to_str().unwrap(), "--wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let table = text.split_once("STEP              METRIC").map(|(_, t)| t);
+    let rows: Vec<&str> = table
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("metrics.accuracy"))
+        .collect();
+    assert_eq!(rows.len(), 3, "{text}");
+}
+
+#[test]
+fn a_component_that_raises_fails_with_its_traceback() {
+    let Some(dir) = conformance_dir("kfp/EXPECTED.tsv") else {
+        return;
+    };
+    let source = std::fs::read_to_string(dir.join("kfp/v2/add_pipeline_v2.yaml")).unwrap();
+    let broken = source.replace("return a + b", "raise ValueError('a is ' + str(a))");
+    assert_ne!(source, broken);
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("kfp-raises.yaml");
+    std::fs::write(&tmp, broken).unwrap();
+
+    let out = skiff(&["submit", tmp.to_str().unwrap(), "--wait", "--log"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let log = stdout(&out);
+    assert!(
+        log.contains("add: Traceback (most recent call last):"),
+        "{log}"
+    );
+    assert!(log.contains("add: ValueError: a is 7"), "{log}");
+
+    let (_, doc, _) = run_json(tmp.to_str().unwrap(), &[]);
+    assert_eq!(doc["status"]["phase"], "Failed");
+    assert_eq!(
+        node(&doc, "add")["message"],
+        "ValueError: a is 7 (exit code 1)"
+    );
+    assert_eq!(node(&doc, "subtract")["phase"], "Succeeded");
 }

@@ -367,7 +367,11 @@ fn report(args: &SubmitArgs, doc: &Document, state: &RunState) -> Result<(), Cli
             let _ = write!(out, "{text}");
         }
         None if args.watch => {
-            let _ = write!(out, "{}\n{}", header(state), tree(state));
+            let drawn = tree(state);
+            let _ = write!(out, "{}\n{drawn}", header(state));
+            if !drawn.ends_with('\n') {
+                let _ = writeln!(out);
+            }
             // A workflow that is one step (hello-world's shape) has nothing in its tree but that step: its
             // output is what the user came to see, so `--watch` shows it (`--log` already did).
             if !args.log
