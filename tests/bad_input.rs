@@ -127,3 +127,27 @@ fn lint_reports_every_bad_file_and_passes_good_ones() {
     let out = skiff(&["lint", "examples/steps.yaml", "examples/dag-diamond.yaml"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn a_kfp_task_naming_a_missing_component_names_the_line() {
+    refused(
+        "kfp-missing-component.yaml",
+        &[
+            "tests/bad-input/kfp-missing-component.yaml:9:11:",
+            "comp-train",
+            "help: ",
+        ],
+    );
+}
+
+#[test]
+fn a_kfp_condition_skiff_cannot_translate_says_what_it_can() {
+    refused(
+        "kfp-bad-condition.yaml",
+        &[
+            "tests/bad-input/kfp-bad-condition.yaml:20:11:",
+            "cannot translate the condition of task `echo`",
+            "==, !=",
+        ],
+    );
+}
