@@ -188,3 +188,36 @@ fn a_component_that_raises_fails_with_its_traceback() {
     );
     assert_eq!(node(&doc, "subtract")["phase"], "Succeeded");
 }
+
+#[test]
+fn packages_to_install_must_be_in_the_runtime() {
+    let Some(dir) = conformance_dir("kfp/EXPECTED.tsv") else {
+        return;
+    };
+    let source = std::fs::read_to_string(dir.join("kfp/v2/add_pipeline_v2.yaml")).unwrap();
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+
+    // numpy and scikit-learn are in the runtime: the pipeline runs as before.
+    let present = source.replace(
+        "'kfp==2.17.0'",
+        "'kfp==2.17.0' 'numpy>=1.26' 'scikit_learn'",
+    );
+    assert_ne!(source, present);
+    std::fs::write(tmp.join("kfp-packages-present.yaml"), present).unwrap();
+    let (code, doc, out) = run_json(tmp.join("kfp-packages-present.yaml").to_str().unwrap(), &[]);
+    assert_eq!(code, 0, "{}", stderr(&out));
+    assert_eq!(doc["status"]["phase"], "Succeeded");
+
+    // torch is not: the step fails before it runs, saying so.
+    let missing = source.replace("'kfp==2.17.0'", "'kfp==2.17.0' 'torch==2.5'");
+    std::fs::write(tmp.join("kfp-packages-missing.yaml"), missing).unwrap();
+    let (code, doc, _) = run_json(tmp.join("kfp-packages-missing.yaml").to_str().unwrap(), &[]);
+    assert_eq!(code, 1);
+    let message = node(&doc, "add")["message"].as_str().unwrap().to_string();
+    assert!(
+        message.starts_with(
+            "the step installs torch with pip, which skiff's python runtime does not have"
+        ),
+        "{message}"
+    );
+}
