@@ -5,10 +5,10 @@
 # the script's folder on sys.path, tracebacks that start at the user's code, and the exit status.
 # The config is spliced in below as a JSON text by the host.
 def _skiff_launch(config):
+    # Only modules the snapshot has already imported: anything else is read from the zip every step.
     import json
     import os
     import sys
-    import traceback
 
     config = json.loads(config)
     mode, target, args = config["mode"], config["target"], config["args"]
@@ -18,6 +18,8 @@ def _skiff_launch(config):
         namespace.pop(name, None)
 
     def report(error):
+        import traceback
+
         # Drop the launcher's own frames: the traceback starts where the user's code does.
         tb = error.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename.startswith("<turn"):
