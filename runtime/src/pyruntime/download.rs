@@ -26,7 +26,7 @@ pub(crate) struct Net {
     pub(crate) index_url: String,
     /// Whether to take proxies from the environment.
     pub(crate) env_proxy: bool,
-    /// `SSL_CERT_FILE`: a PEM bundle to trust instead of Mozilla's roots.
+    /// `SSL_CERT_FILE`, else the system's CA bundle: a PEM bundle to trust instead of Mozilla's roots.
     pub(crate) cert_file: Option<PathBuf>,
 }
 

@@ -257,7 +257,7 @@ impl Finder {
             net: Net {
                 index_url: "https://pypi.org".to_string(),
                 env_proxy: true,
-                cert_file: nonempty("SSL_CERT_FILE"),
+                cert_file: nonempty("SSL_CERT_FILE").or_else(system_ca_bundle),
             },
             hashed: Arc::default(),
         }
@@ -616,4 +616,18 @@ fn remove_stale_downloads(python: &Path) {
             let _ = fs::remove_file(entry.path());
         }
     }
+}
+
+/// The system's CA bundle, where a Linux distribution keeps one: it holds Mozilla's roots and any the
+/// machine's owner added (a company's TLS-inspecting proxy, say), which skiff then trusts as `curl` and
+/// `pip` do. `None` leaves Mozilla's roots built into skiff.
+fn system_ca_bundle() -> Option<PathBuf> {
+    [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/cert.pem",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
 }
