@@ -207,3 +207,20 @@ fn wasm_template_runs_the_example_component() {
     let message = node(&doc, "first")["message"].as_str().unwrap().to_string();
     assert_eq!(message, "Error (exit code 1)");
 }
+
+#[test]
+fn template_metrics_are_recorded_and_printed() {
+    let (code, doc, out) = run_json("examples/metrics.yaml", &[]);
+    assert_eq!(code, 0, "{}", stderr(&out));
+    let name = doc["metadata"]["name"].as_str().unwrap();
+    let recorded = output_param(&doc, name, "skiff-metrics-prometheus");
+    let metrics: serde_json::Value = serde_json::from_str(&recorded).unwrap();
+    assert_eq!(metrics["rows"], 12);
+    assert!(metrics["seconds"].as_f64().is_some_and(|s| s >= 0.0));
+    // `when` was false: the step did not fail.
+    assert!(metrics.get("failures").is_none(), "{metrics}");
+
+    let out = skiff(&["submit", "examples/metrics.yaml", "--wait"]);
+    let text = stdout(&out);
+    assert!(text.contains("prometheus.rows     12"), "{text}");
+}

@@ -531,6 +531,9 @@ fn resolve_inputs(ctx: &Ctx, template: &Template, call: &Call) -> Result<Scope, 
 /// Substitutes every `{{...}}` tag in a leaf template's fields.
 fn substitute_leaf(ctx: &Ctx, template: &Template, scope: &Scope) -> Result<Template, String> {
     let mut value = serde_json::to_value(template).map_err(|e| e.to_string())?;
+    // Metrics speak of the step's end (`{{outputs.result}}`, `{{status}}`, `{{duration}}`): they are
+    // substituted after it ([`leaf_metrics`]), not before.
+    let metrics = value.as_object_mut().and_then(|t| t.remove("metrics"));
     let frame = Frame { scope, item: None };
     let mut failure = None;
     walk_strings(&mut value, &mut |s: &mut String| {
@@ -551,7 +554,77 @@ fn substitute_leaf(ctx: &Ctx, template: &Template, scope: &Scope) -> Result<Temp
     if let Some(e) = failure {
         return Err(format!("template '{}': {e}", template.name));
     }
+    if let (Some(metrics), Some(t)) = (metrics, value.as_object_mut()) {
+        t.insert("metrics".to_string(), metrics);
+    }
     serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+/// The prefix of the output parameter that records a step's metrics, as a JSON object of name → number
+/// (the CLI prints them after the run).
+pub const METRICS_PREFIX: &str = "skiff-metrics-";
+
+/// Evaluates a leaf template's Argo `metrics.prometheus` once the step has ended: each metric's `when`
+/// and `value` (gauge, counter or histogram observation) with `{{status}}`, `{{duration}}`,
+/// `{{exitCode}}`, `{{outputs.result}}`, `{{outputs.exitCode}}`, `{{outputs.parameters.X}}` and the
+/// step's scope. Returns the metrics recorded, as a JSON object; a metric whose value is not a number,
+/// or whose `when` is false, is not recorded. (skiff exports nothing to Prometheus: the values are kept
+/// with the run and printed by the CLI.)
+fn leaf_metrics(
+    ctx: &Ctx,
+    template: &Template,
+    scope: &Scope,
+    outcome: &StepOutcome,
+    duration: Duration,
+) -> Option<String> {
+    let list = template
+        .metrics
+        .as_ref()?
+        .get("prometheus")?
+        .as_sequence()?;
+    let frame = Frame { scope, item: None };
+    let lookup = |tag: &crate::expr::Tag| -> Option<String> {
+        let outputs = &outcome.outputs;
+        match tag.name.as_str() {
+            "status" => Some(outcome.phase.as_str().to_string()),
+            "duration" => Some(format!("{:.6}", duration.as_secs_f64())),
+            "exitCode" | "outputs.exitCode" => outputs.exit_code.map(|c| c.to_string()),
+            "outputs.result" => outputs.result.clone(),
+            name => match name.strip_prefix("outputs.parameters.") {
+                Some(p) => outputs.parameter(p).map(str::to_string),
+                None => ctx.lookup(frame, name),
+            },
+        }
+    };
+    let mut recorded = serde_json::Map::new();
+    for metric in list {
+        let Some(name) = metric.get("name").and_then(|n| n.as_str()) else {
+            continue;
+        };
+        if let Some(when) = metric.get("when").and_then(|w| w.as_str())
+            && !eval_when(&substitute_lenient(when, &lookup)).unwrap_or(false)
+        {
+            continue;
+        }
+        let value = ["gauge", "counter", "histogram"]
+            .iter()
+            .find_map(|kind| metric.get(*kind)?.get("value")?.as_str());
+        let number = value
+            .map(|v| substitute_lenient(v, &lookup))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .and_then(|v| {
+                // Whole numbers stay integers (`42`, not `42.0`).
+                if v.fract() == 0.0 && v.abs() < 1e15 {
+                    Some(serde_json::Number::from(v as i64))
+                } else {
+                    serde_json::Number::from_f64(v)
+                }
+            });
+        if let Some(number) = number {
+            recorded.insert(name.to_string(), Value::Number(number));
+        }
+    }
+    (!recorded.is_empty()).then(|| Value::Object(recorded).to_string())
 }
 
 fn walk_strings(value: &mut Value, f: &mut dyn FnMut(&mut String)) {
@@ -889,7 +962,8 @@ async fn execute_leaf(ctx: Arc<Ctx>, call: Call, scope: Scope, attempt: Option<u
         n.started_at = Some(SystemTime::now());
     });
     let executor = ctx.executor.clone();
-    let outcome = run_blocking(move || executor.run(&request))
+    let started = Instant::now();
+    let mut outcome = run_blocking(move || executor.run(&request))
         .await
         .unwrap_or_else(|panic| StepOutcome {
             phase: NodePhase::Error,
@@ -898,9 +972,17 @@ async fn execute_leaf(ctx: Arc<Ctx>, call: Call, scope: Scope, attempt: Option<u
             outputs: NodeOutputs::default(),
             executor: "none",
         });
+    if let Some(metrics) = leaf_metrics(&ctx, &template, &scope, &outcome, started.elapsed()) {
+        outcome
+            .outputs
+            .parameters
+            .push((format!("{METRICS_PREFIX}prometheus"), metrics));
+    }
     {
         let mut state = ctx.state.lock().expect("run state lock");
-        state.logs.insert(id.clone(), outcome.log);
+        state
+            .logs
+            .insert(id.clone(), std::mem::take(&mut outcome.log));
     }
     ctx.update(&id, |n| {
         n.phase = outcome.phase;

@@ -25,7 +25,7 @@ use super::de::{null_default, opt_text, text, text_map, text_vec};
 /// | where | fields |
 /// |---|---|
 /// | `spec` | `podGC`, `ttlStrategy`, `podDisruptionBudget`, `imagePullSecrets`, `nodeSelector`, `tolerations`, `affinity`, `dnsConfig`, `dnsPolicy`, `podMetadata`, `workflowMetadata`, `archiveLogs`, `artifactRepositoryRef`, `volumes`, `volumeClaimTemplates`, `volumeClaimGC`, `securityContext`, `priority`, `podPriority`, `podPriorityClassName`, `hostNetwork`, `hostAliases`, `serviceAccountName`, `automountServiceAccountToken`, `executor`, `schedulerName`, `retryStrategy`, `metrics`, `artifactGC`, `podSpecPatch`, `synchronization`, `shutdown`, `suspend` |
-/// | `spec.templates[]` | `nodeSelector`, `tolerations`, `affinity`, `podSpecPatch`, `serviceAccountName`, `automountServiceAccountToken`, `executor`, `volumes`, `initContainers`, `sidecars`, `archiveLocation`, `schedulerName`, `priorityClassName`, `priority`, `hostAliases`, `securityContext`, `metrics`, `synchronization`, `memoize`, `daemon` |
+/// | `spec.templates[]` | `nodeSelector`, `tolerations`, `affinity`, `podSpecPatch`, `serviceAccountName`, `automountServiceAccountToken`, `executor`, `volumes`, `initContainers`, `sidecars`, `archiveLocation`, `schedulerName`, `priorityClassName`, `priority`, `hostAliases`, `securityContext`, `synchronization`, `memoize`, `daemon` |
 /// | `container`, `script` | `imagePullPolicy`, `volumeMounts`, `ports`, `securityContext`, `livenessProbe`, `readinessProbe`, `startupProbe`, `lifecycle`, `envFrom`, `volumeDevices`, `stdin`, `tty` |
 ///
 /// `nodeSelector`, `tolerations` and extended resources such as `nvidia.com/gpu` still matter to skiff:
@@ -82,7 +82,6 @@ pub const IGNORED_LOCALLY: &[&str] = &[
     "spec.templates[].priority",
     "spec.templates[].hostAliases",
     "spec.templates[].securityContext",
-    "spec.templates[].metrics",
     "spec.templates[].synchronization",
     "spec.templates[].memoize",
     "spec.templates[].daemon",
