@@ -35,8 +35,13 @@ fn main() {
     })
     .unwrap_or_else(|e| panic!("{e}"));
     println!(
-        "python runtime ready in {:.1} ms (load, from the cache when compiled before)",
-        started.elapsed().as_secs_f64() * 1e3
+        "python runtime ready in {:.1} ms (load, from the cache when compiled before); PAGEMAP_SCAN: {}",
+        started.elapsed().as_secs_f64() * 1e3,
+        if wasmtime::PoolingAllocationConfig::is_pagemap_scan_available() {
+            "yes (pooled memories reset only dirtied pages)"
+        } else {
+            "no"
+        }
     );
 
     let scratch = tempfile::tempdir().unwrap();
