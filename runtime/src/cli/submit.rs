@@ -313,7 +313,7 @@ pub fn results(state: &RunState, pipeline: Option<&kfp::Translation>) -> String 
     let mut rows = Vec::new();
     for node in state.nodes_in_order() {
         for (name, value) in &node.outputs.parameters {
-            let Some(artifact) = name.strip_prefix(kfp::METRICS_PREFIX) else {
+            let Some(artifact) = name.strip_prefix(crate::engine::METRICS_PREFIX) else {
                 continue;
             };
             let Ok(serde_json::Value::Object(metrics)) = serde_json::from_str(value) else {

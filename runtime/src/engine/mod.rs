@@ -24,6 +24,8 @@ use thiserror::Error;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
+pub use run::METRICS_PREFIX;
+
 use crate::artifact::ArtifactStore;
 use crate::executor::LocalExecutor;
 use crate::executor::python::PythonSetup;

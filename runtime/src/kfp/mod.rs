@@ -63,8 +63,9 @@ use crate::spec::{Location, SpecError};
 /// Every python template's `source` starts with it.
 pub const SHIM_SOURCE: &str = include_str!("shim.py");
 
-/// The prefix of the output parameters that hold a step's metrics (`skiff-metrics-<artifact name>`).
-pub const METRICS_PREFIX: &str = "skiff-metrics-";
+/// The prefix of the output parameters that hold a step's metrics (`skiff-metrics-<artifact name>`): the
+/// engine's own convention, which Argo template metrics use too.
+pub use crate::engine::METRICS_PREFIX;
 
 /// The prefix of the parameters that carry an artifact's metadata (`skiff-meta-<artifact name>`).
 pub const METADATA_PREFIX: &str = "skiff-meta-";

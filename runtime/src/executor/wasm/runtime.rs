@@ -220,14 +220,23 @@ impl WasmRuntime {
     /// [`WasmError::Io`] if the cache directory cannot be written.
     pub fn module(&self, bytes: &[u8]) -> Result<WasmModule, WasmError> {
         let hash = cache::sha256(bytes);
+        self.memoized(hash, || self.load_or_compile(bytes, &hash))
+    }
+
+    /// The module whose bytes hash to `hash`: from memory when seen before, else from `load`, pre-linked
+    /// and remembered. A second caller for the same hash waits for the first one's `load`.
+    fn memoized(
+        &self,
+        hash: Sha256Hash,
+        load: impl FnOnce() -> Result<Module, WasmError>,
+    ) -> Result<WasmModule, WasmError> {
         let slot = Arc::clone(lock(&self.inner.by_hash).entry(hash).or_default());
         let mut slot = lock(&slot);
         if let Some(module) = &*slot {
             self.inner.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(module.clone());
         }
-        let module = self.load_or_compile(bytes, &hash)?;
-        let module = self.wrap(&module, hash)?;
+        let module = self.wrap(&load()?, hash)?;
         *slot = Some(module.clone());
         Ok(module)
     }
@@ -267,33 +276,20 @@ impl WasmRuntime {
         sha256: &[u8; 32],
     ) -> Result<WasmModule, WasmError> {
         let hash: Sha256Hash = *sha256;
-        let slot = Arc::clone(lock(&self.inner.by_hash).entry(hash).or_default());
-        let mut slot = lock(&slot);
-        if let Some(module) = &*slot {
-            self.inner.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(module.clone());
-        }
-        let inner = &*self.inner;
-        let mut _held = None;
-        if let Some(disk) = &inner.disk {
-            if let Lookup::Hit(module) = disk.load(&inner.engine, &hash) {
-                inner.stats.disk_hits.fetch_add(1, Ordering::Relaxed);
-                let module = self.wrap(&module, hash)?;
-                *slot = Some(module.clone());
-                return Ok(module);
+        self.memoized(hash, || {
+            let inner = &*self.inner;
+            let mut _held = None;
+            if let Some(disk) = &inner.disk {
+                if let Lookup::Hit(module) = disk.load(&inner.engine, &hash) {
+                    inner.stats.disk_hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(module);
+                }
+                _held = Some(disk.lock(&hash)?);
             }
-            _held = Some(disk.lock(&hash)?);
-        }
-        let bytes = std::fs::read(path).map_err(|source| WasmError::Io {
-            action: "could not read the wasm module",
-            path: path.to_owned(),
-            source,
-        })?;
-        // After the lock: another process may have written the entry meanwhile (load_or_compile looks).
-        let module = self.load_or_compile(&bytes, &hash)?;
-        let module = self.wrap(&module, hash)?;
-        *slot = Some(module.clone());
-        Ok(module)
+            // Under the lock: another process may have written the entry meanwhile, which
+            // load_or_compile finds before compiling.
+            self.load_or_compile(&read_module(path)?, &hash)
+        })
     }
 
     /// [`module`](Self::module) for a file; a repeated call for a file whose size and mtime did
@@ -303,12 +299,7 @@ impl WasmRuntime {
     ///
     /// [`WasmError::Io`] if the file cannot be read, and those of [`module`](Self::module).
     pub fn module_from_file(&self, path: &Path) -> Result<WasmModule, WasmError> {
-        let read_err = |source| WasmError::Io {
-            action: "could not read the wasm module",
-            path: path.to_owned(),
-            source,
-        };
-        let meta = std::fs::metadata(path).map_err(read_err)?;
+        let meta = std::fs::metadata(path).map_err(|source| read_error(path, source))?;
         let stamp = (meta.len(), meta.modified().ok());
         if let Some((seen, module)) = lock(&self.inner.by_path).get(path)
             && *seen == stamp
@@ -316,7 +307,7 @@ impl WasmRuntime {
             self.inner.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(module.clone());
         }
-        let bytes = std::fs::read(path).map_err(read_err)?;
+        let bytes = read_module(path)?;
         let module = self.module(&bytes)?;
         lock(&self.inner.by_path).insert(path.to_owned(), (stamp, module.clone()));
         Ok(module)
@@ -557,6 +548,18 @@ fn memory_keep_resident() -> usize {
     } else {
         POOL_MEMORY_KEEP_RESIDENT_WITHOUT_PAGEMAP_SCAN
     }
+}
+
+fn read_error(path: &Path, source: std::io::Error) -> WasmError {
+    WasmError::Io {
+        action: "could not read the wasm module",
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn read_module(path: &Path) -> Result<Vec<u8>, WasmError> {
+    std::fs::read(path).map_err(|source| read_error(path, source))
 }
 
 /// Rejects what is not a core module before wasmtime gets to say so less clearly.
