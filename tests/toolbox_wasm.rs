@@ -5,10 +5,13 @@
 
 use std::path::Path;
 use std::sync::OnceLock;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use skiff::executor::guests::TOOLBOX_WASM;
-use skiff::executor::wasm::{RunOutcome, Sandbox, WasmConfig, WasmModule, WasmRuntime};
+use skiff::executor::wasm::{
+    LogSink, RunOutcome, Sandbox, StopSignal, WasmConfig, WasmModule, WasmRuntime,
+};
 
 fn runtime() -> &'static (WasmRuntime, WasmModule) {
     static RT: OnceLock<(WasmRuntime, WasmModule)> = OnceLock::new();
@@ -218,4 +221,72 @@ fn set_x_traces_to_stderr_and_set_e_stops() {
     assert_eq!(text(&out.stdout), "a\n");
     let err = text(&out.stderr);
     assert!(err.contains("+ echo a"), "{err}");
+}
+
+#[test]
+fn a_stop_ends_a_sleeping_step_promptly() {
+    let (rt, module) = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let stop = StopSignal::new();
+    let sandbox = Sandbox {
+        args: vec!["sleep".into(), "30".into()],
+        root: dir.path().to_path_buf(),
+        stop: Some(stop.clone()),
+        ..Sandbox::default()
+    };
+    let (done, outcome) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(rt.run(module, &sandbox).unwrap());
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let stopped_at = Instant::now();
+    stop.stop("Ctrl-C");
+    // A step that ignores the stop fails the test instead of hanging it.
+    let out = outcome
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the step did not end after its stop");
+    let lag = stopped_at.elapsed();
+    assert_eq!(out.exit_code, 137);
+    assert_eq!(out.error.as_deref(), Some("step stopped: Ctrl-C"));
+    assert!(lag < Duration::from_secs(1), "ended {lag:?} after the stop");
+}
+
+#[test]
+fn the_log_sink_streams_output_while_the_step_runs() {
+    let (rt, module) = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (chunks, received) = mpsc::channel::<(Instant, Vec<u8>)>();
+    let sink = LogSink::new(move |chunk| {
+        let _ = chunks.send((Instant::now(), chunk.to_vec()));
+    });
+    let out = rt
+        .run(
+            module,
+            &Sandbox {
+                args: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "echo first; sleep 1; echo second >&2".into(),
+                ],
+                root: dir.path().to_path_buf(),
+                log_sink: Some(sink),
+                ..Sandbox::default()
+            },
+        )
+        .unwrap();
+    let ended = Instant::now();
+    assert_eq!(out.exit_code, 0, "{}", text(&out.stderr));
+    let chunks: Vec<(Instant, Vec<u8>)> = received.try_iter().collect();
+    let streamed: Vec<u8> = chunks.iter().flat_map(|(_, c)| c.clone()).collect();
+    assert_eq!(text(&streamed), text(&out.log));
+    assert_eq!(text(&out.log), "first\nsecond\n");
+    let (first_at, _) = chunks
+        .iter()
+        .find(|(_, c)| text(c).contains("first"))
+        .expect("a chunk with `first`");
+    assert!(
+        ended.duration_since(*first_at) >= Duration::from_millis(500),
+        "`first` reached the sink only {:?} before the step ended",
+        ended.duration_since(*first_at)
+    );
 }

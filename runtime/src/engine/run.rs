@@ -902,6 +902,8 @@ fn step_request(
         output_artifacts,
         timeout,
         memory_limit,
+        stop: None,
+        log_sink: None,
     })
 }
 

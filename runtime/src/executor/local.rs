@@ -8,6 +8,10 @@
 //! output artifacts are saved to the [`ArtifactStore`], and the directory is removed.
 //!
 //! A step that fails is data ([`StepOutcome`] with a failed phase), never an `Err`.
+//!
+//! A request may carry a [`StopSignal`]: a step whose signal is set before it starts is not run (nor its
+//! program loaded), and one stopped while it runs ends as the sandbox ends it; both are `Failed` with the
+//! message `step stopped: <reason>`. A request's [`LogSink`] sees the step's log as it is written.
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -19,7 +23,9 @@ use crate::artifact::{ArtifactStore, copy_tree};
 use crate::engine::state::NodeOutputs;
 use crate::executor::guests;
 use crate::executor::python::{Invocation, PythonRuntime, PythonSetup, PythonStep};
-use crate::executor::wasm::{RunOutcome, Sandbox, WasmError, WasmModule, WasmRuntime};
+use crate::executor::wasm::{
+    LogSink, RunOutcome, Sandbox, StepStopped, StopSignal, WasmError, WasmModule, WasmRuntime,
+};
 use crate::spec::NodePhase;
 
 /// What program a step runs.
@@ -99,6 +105,12 @@ pub struct StepRequest {
     pub timeout: Option<Duration>,
     /// Memory limit in bytes.
     pub memory_limit: Option<u64>,
+    /// Stops the step when set: before it starts (it does not run) or while it runs (it is killed,
+    /// exit code 137). `None`: only its timeout stops it.
+    pub stop: Option<StopSignal>,
+    /// Called with each chunk of the step's interleaved log as the program writes it (the final log
+    /// is still in [`StepOutcome::log`]).
+    pub log_sink: Option<LogSink>,
 }
 
 /// How a step ended.
@@ -116,7 +128,30 @@ pub struct StepOutcome {
     pub executor: &'static str,
 }
 
+impl Program {
+    /// The name of the executor that runs it, as [`StepOutcome::executor`] reports it.
+    fn executor(&self) -> &'static str {
+        match self {
+            Program::Toolbox { .. } => "toolbox",
+            Program::Module { .. } => "wasm",
+            Program::Python { .. } => "python",
+            Program::Unavailable { .. } => "none",
+        }
+    }
+}
+
 impl StepOutcome {
+    /// A step that its stop signal stopped before it ran.
+    fn stopped(reason: String, executor: &'static str) -> Self {
+        Self {
+            phase: NodePhase::Failed,
+            message: Some(StepStopped(reason).to_string()),
+            log: Vec::new(),
+            outputs: NodeOutputs::default(),
+            executor,
+        }
+    }
+
     fn error(message: String, executor: &'static str) -> Self {
         Self {
             phase: NodePhase::Error,
@@ -201,6 +236,9 @@ impl LocalExecutor {
 
     /// Runs one step to its end. Blocking: call it from a blocking thread.
     pub fn run(&self, req: &StepRequest) -> StepOutcome {
+        if let Some(reason) = req.stop.as_ref().and_then(StopSignal::reason) {
+            return StepOutcome::stopped(reason, req.program.executor());
+        }
         let (launch, executor) = match &req.program {
             Program::Toolbox { argv } => match self.toolbox() {
                 Ok(m) => (Launch::Wasm(m, argv.clone()), "toolbox"),
@@ -394,6 +432,8 @@ impl LocalExecutor {
                     root: root.to_path_buf(),
                     timeout: req.timeout,
                     memory_limit: req.memory_limit,
+                    stop: req.stop.clone(),
+                    log_sink: req.log_sink.clone(),
                     ..Default::default()
                 },
             ),
@@ -404,6 +444,8 @@ impl LocalExecutor {
                     env: req.env.clone(),
                     timeout: req.timeout,
                     memory_limit: req.memory_limit,
+                    stop: req.stop.clone(),
+                    log_sink: req.log_sink.clone(),
                 },
             ),
         }
@@ -460,7 +502,122 @@ pub fn trim_one_newline(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+    use std::time::Instant;
+
     use super::*;
+    use crate::executor::wasm::WasmConfig;
+
+    /// An executor with an on-demand engine, and the directory its scratch and artifacts are in.
+    fn executor() -> (LocalExecutor, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = WasmRuntime::new(WasmConfig {
+            pool_instances: 0,
+            ..WasmConfig::default()
+        })
+        .unwrap();
+        let executor = LocalExecutor::new(
+            wasm,
+            ArtifactStore::new(dir.path().join("artifacts")),
+            dir.path().join("scratch"),
+        );
+        (executor, dir)
+    }
+
+    /// A request to run the module in `wat` (written beside the executor's scratch).
+    fn module_request(dir: &Path, wat: &str) -> StepRequest {
+        let path = dir.join("step.wat");
+        fs::write(&path, wat).unwrap();
+        StepRequest {
+            run: "run".into(),
+            node_id: "node".into(),
+            program: Program::Module {
+                path,
+                argv: vec!["step".into()],
+            },
+            env: Vec::new(),
+            files: Vec::new(),
+            input_artifacts: Vec::new(),
+            output_parameters: Vec::new(),
+            output_artifacts: Vec::new(),
+            timeout: None,
+            memory_limit: None,
+            stop: None,
+            log_sink: None,
+        }
+    }
+
+    /// Writes `hi` to stdout, then loops for ever.
+    const HI_THEN_LOOP: &str = r#"(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 16) "\20\00\00\00\02\00\00\00")
+        (data (i32.const 32) "hi")
+        (func (export "_start")
+          (drop (call $fd_write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24)))
+          (loop $forever (br $forever))))"#;
+
+    #[test]
+    fn an_already_stopped_request_does_not_run() {
+        let (executor, dir) = executor();
+        let stop = StopSignal::new();
+        stop.stop("the workflow was stopped");
+        let mut req = module_request(dir.path(), HI_THEN_LOOP);
+        req.stop = Some(stop);
+        req.files = vec![("/tmp/marker".into(), b"x".to_vec())];
+        let outcome = executor.run(&req);
+        assert_eq!(outcome.phase, NodePhase::Failed);
+        assert_eq!(
+            outcome.message.as_deref(),
+            Some("step stopped: the workflow was stopped")
+        );
+        assert_eq!(outcome.executor, "wasm");
+        assert!(outcome.log.is_empty());
+        assert_eq!(outcome.outputs.exit_code, None, "it never started");
+        assert!(
+            !dir.path().join("scratch").exists(),
+            "no sandbox root was made"
+        );
+    }
+
+    #[test]
+    fn a_running_step_is_stopped_and_its_log_streamed() {
+        let (executor, dir) = executor();
+        let stop = StopSignal::new();
+        let streamed = Arc::new(Mutex::new(Vec::new()));
+        let mut req = module_request(dir.path(), HI_THEN_LOOP);
+        req.stop = Some(stop.clone());
+        req.log_sink = Some({
+            let streamed = Arc::clone(&streamed);
+            LogSink::new(move |chunk| streamed.lock().unwrap().extend_from_slice(chunk))
+        });
+        let executor = Arc::new(executor);
+        let (done, finished) = std::sync::mpsc::channel();
+        {
+            let executor = Arc::clone(&executor);
+            std::thread::spawn(move || {
+                let _ = done.send(executor.run(&req));
+            });
+        }
+        // The step is running once its output has been streamed.
+        let started = Instant::now();
+        while streamed.lock().unwrap().is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(30), "no output");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        stop.stop("deadline of the workflow");
+        let outcome = finished
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the step did not end after its stop");
+        assert_eq!(outcome.phase, NodePhase::Failed);
+        assert_eq!(
+            outcome.message.as_deref(),
+            Some("step stopped: deadline of the workflow")
+        );
+        assert_eq!(outcome.outputs.exit_code, Some(137));
+        assert_eq!(outcome.log, b"hi");
+        assert_eq!(*streamed.lock().unwrap(), b"hi");
+    }
 
     #[test]
     fn host_paths_stay_inside_root() {

@@ -15,3 +15,4 @@ pub mod wasm;
 pub use local::{
     LocalExecutor, OutputArtifact, OutputParameter, Program, StepOutcome, StepRequest,
 };
+pub use wasm::{LogSink, StopSignal};

@@ -28,7 +28,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::executor::wasm::{
-    Entry, Mount, RunOutcome, Sandbox, WasmConfig, WasmError, WasmModule, WasmRuntime,
+    Entry, LogSink, Mount, RunOutcome, Sandbox, StopSignal, WasmConfig, WasmError, WasmModule,
+    WasmRuntime,
 };
 use crate::pyruntime::{self, PythonDist};
 
@@ -280,6 +281,10 @@ pub struct PythonStep {
     pub timeout: Option<Duration>,
     /// Linear-memory limit in bytes.
     pub memory_limit: Option<u64>,
+    /// Stops the step when set ([`Sandbox::stop`]).
+    pub stop: Option<StopSignal>,
+    /// Sees the step's log as it is written ([`Sandbox::log_sink`]).
+    pub log_sink: Option<LogSink>,
 }
 
 impl PythonRuntime {
@@ -381,6 +386,8 @@ impl PythonRuntime {
             memory_limit: step.memory_limit,
             mounts,
             entry: Entry::Turn(invocation.launcher()),
+            stop: step.stop.clone(),
+            log_sink: step.log_sink.clone(),
             ..Sandbox::default()
         };
         let wasm = &self.wasm;

@@ -53,7 +53,7 @@
 //! | random | `random_get` from a per-step CSPRNG seeded by the host |
 //! | network | none: preview 1 has no socket creation, and TCP, UDP and name lookup are refused for good measure |
 //! | memory | at most [`Sandbox::memory_limit`] (default [`WasmConfig::default_memory_limit`]) of linear memory |
-//! | time | at most [`Sandbox::timeout`] (default [`WasmConfig::default_timeout`]: none) of wall-clock time, counted from the start of instantiation |
+//! | time | at most [`Sandbox::timeout`] (default [`WasmConfig::default_timeout`]: none) of wall-clock time, counted from the start of instantiation; less if [`Sandbox::stop`] is set |
 //!
 //! The root is a capability, not a chroot: every path is resolved under it by `cap-std`, so `..`
 //! that would climb above `/` fails, and so does a symlink whose target is absolute or leads
@@ -64,7 +64,10 @@
 //! [`RunOutcome::stderr`], and, in the order they were written, to [`RunOutcome::log`]. Each
 //! stream keeps its first [`Sandbox::stdout_limit`] bytes (default
 //! [`WasmConfig::default_stdout_limit`]); the rest is dropped without telling the guest (its writes
-//! still succeed) and the log gets one line `[skiff: stdout truncated at N bytes]`.
+//! still succeed) and the log gets one line `[skiff: stdout truncated at N bytes]`. With a
+//! [`Sandbox::log_sink`], each chunk appended to the log (the truncation note too) is also handed
+//! to the sink as it is written, in the same order: a caller can show the output of a step that
+//! is still running, and the chunks put together are exactly the final log.
 //!
 //! # How a step ends
 //!
@@ -73,6 +76,7 @@
 //! | `_start` returns | 0 | `None` |
 //! | `proc_exit(n)` (`std::process::exit(n)`) | `n & 0xff` (0..=255, as a process's status) | `None` |
 //! | the deadline passes | 137 | `step exceeded its deadline of 2s` |
+//! | [`Sandbox::stop`] is set (before or while it runs) | 137 | `step stopped: <the reason given to StopSignal::stop>` |
 //! | `memory.grow` past the memory limit (also at instantiation) | 137 | `step exceeded its memory limit of 64 MiB (it asked for 65 MiB)` |
 //! | any other trap (a Rust panic aborts with `unreachable`, out-of-bounds access, stack overflow) | -1 | `wasm trap: ...` with the wasm backtrace |
 //!
@@ -84,12 +88,16 @@
 //! A step that fails is data in its [`RunOutcome`]; [`WasmError`] from `run` means skiff could
 //! not build the sandbox (the root does not exist, the pool refused an instance).
 //!
-//! Deadlines: one thread per runtime bumps the engine's epoch every [`WasmConfig::epoch_tick`]
-//! while at least one step runs (it sleeps otherwise); compiled code checks the epoch at function
-//! entries and loop heads, and a store whose deadline has passed traps at the next check. A guest
-//! blocked in a host call is stopped when the call returns; the one call that blocks for long
-//! here, `poll_oneoff` on clocks (`sleep`), is replaced for steps with a deadline by a version
-//! that wakes up at the deadline (see the `sleep` module). Precision is one tick.
+//! Deadlines and stops: one thread per runtime bumps the engine's epoch every
+//! [`WasmConfig::epoch_tick`] while at least one step runs (it sleeps otherwise); compiled code
+//! checks the epoch at function entries and loop heads, and a store whose deadline has passed
+//! traps at the next check. A step with a [`StopSignal`] asks to be called back on every tick
+//! instead, and the callback traps once the signal is set; a step with neither a deadline nor a
+//! signal is never called back. A guest blocked in a host call is stopped when the call returns;
+//! the one call that blocks for long here, `poll_oneoff` on clocks (`sleep`), is replaced for
+//! steps with a deadline or a signal by a version that wakes up at the deadline or when the
+//! signal is set (see the `sleep` module). Precision is one tick. A step whose signal is set
+//! before it starts is not instantiated, and one waiting for a pool slot stops waiting.
 //!
 //! # Modules and caches
 //!
@@ -150,6 +158,7 @@ mod limits;
 mod runtime;
 mod sleep;
 mod stdio;
+mod stop;
 #[cfg(test)]
 mod tests;
 
@@ -158,6 +167,9 @@ use std::time::Duration;
 
 pub use error::{BoxError, WasmError};
 pub use runtime::{CacheStats, WasmModule, WasmRuntime};
+pub use stdio::LogSink;
+pub(crate) use stop::StepStopped;
+pub use stop::StopSignal;
 
 #[cfg(doc)]
 use wasmtime::InstancePre;
@@ -240,6 +252,13 @@ pub struct Sandbox {
     pub mounts: Vec<Mount>,
     /// What to call: `_start` for a command module (the default), or a reactor's entry.
     pub entry: Entry,
+    /// Stops the step when set, from any thread: it ends within about one
+    /// [`WasmConfig::epoch_tick`] with exit code 137 (see the module docs). `None`: nothing but
+    /// the deadline stops it.
+    pub stop: Option<StopSignal>,
+    /// Called with each chunk of the interleaved log as it is written; `None`: the log is only
+    /// in the [`RunOutcome`].
+    pub log_sink: Option<LogSink>,
 }
 
 /// A host directory mounted into the sandbox.
@@ -270,8 +289,8 @@ pub enum Entry {
 /// What a step did.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
-    /// 0 when `_start` returned, `n` after `proc_exit(n)`, 137 when the deadline or memory limit
-    /// stopped it, -1 after any other trap (see the module docs).
+    /// 0 when `_start` returned, `n` after `proc_exit(n)`, 137 when the deadline, the memory
+    /// limit or the stop signal stopped it, -1 after any other trap (see the module docs).
     pub exit_code: i32,
     /// What the guest wrote to stdout (up to the stdout limit).
     pub stdout: Vec<u8>,
@@ -280,7 +299,8 @@ pub struct RunOutcome {
     /// stdout and stderr interleaved in write order, plus skiff's truncation notes.
     pub log: Vec<u8>,
     /// Why the step was stopped, in words fit for a user, when it did not end by itself: a trap,
-    /// the deadline, the memory limit. `None` when it returned or called `proc_exit`.
+    /// the deadline, the memory limit, the stop signal. `None` when it returned or called
+    /// `proc_exit`.
     pub error: Option<String>,
     /// Wall-clock time from the start of instantiation to the end of `_start`.
     pub duration: Duration,
@@ -301,6 +321,11 @@ pub(crate) struct StepState {
     deadline: Option<limits::Deadline>,
     /// Set when the deadline stopped the step (by the epoch callback or the interruptible sleep).
     deadline_hit: bool,
+    /// The step's stop signal, if it has one.
+    stop: Option<StopSignal>,
+    /// The reason, when the stop signal stopped the step (by the epoch callback or the
+    /// interruptible sleep).
+    stopped: Option<String>,
     /// wasmtime-wasi's `poll_oneoff`, through the trampoline, once a step has needed it.
     poll_oneoff: Option<sleep::PollOneoff>,
 }

@@ -19,12 +19,14 @@ use super::limits::{Deadline, DeadlineExceeded, StepLimiter};
 use super::stdio::{Capture, Stream};
 use super::{
     Entry, POOL_MEMORY_KEEP_RESIDENT, POOL_MEMORY_KEEP_RESIDENT_WITHOUT_PAGEMAP_SCAN,
-    POOL_TABLE_KEEP_RESIDENT, RunOutcome, Sandbox, StepState, WasmConfig, WasmError, sleep,
+    POOL_TABLE_KEEP_RESIDENT, RunOutcome, Sandbox, StepState, StepStopped, StopSignal, WasmConfig,
+    WasmError, sleep,
 };
 
 /// The WASI preview 1 import module, the only one skiff provides.
 const WASI_MODULE: &str = "wasi_snapshot_preview1";
-/// Exit code for a step the sandbox killed (deadline, memory), as Kubernetes reports `SIGKILL`.
+/// Exit code for a step the sandbox killed (deadline, memory, stop signal), as Kubernetes reports
+/// `SIGKILL`.
 const KILLED_EXIT_CODE: i32 = 137;
 /// Exit code for a step that trapped.
 const TRAP_EXIT_CODE: i32 = -1;
@@ -367,7 +369,9 @@ impl WasmRuntime {
 
     /// Runs the module's `_start` in a fresh sandbox. Blocking: callers use spawn_blocking.
     ///
-    /// With a pool, waits for a free slot when `pool_instances` steps are already running.
+    /// With a pool, waits for a free slot when `pool_instances` steps are already running. A step
+    /// whose [`Sandbox::stop`] is set before it gets a slot, or before it is instantiated, does
+    /// not run: its outcome says it was stopped.
     ///
     /// # Errors
     ///
@@ -381,13 +385,20 @@ impl WasmRuntime {
                 "the module was loaded by another WasmRuntime".into(),
             ));
         }
-        let _slot = inner.slots.acquire();
         let started = Instant::now();
+        let stop = sandbox.stop.as_ref();
+        let Some(_slot) = inner.slots.acquire(stop, inner.config.epoch_tick) else {
+            return Ok(stopped_before_start(stop, started));
+        };
+        if stop.is_some_and(StopSignal::is_stopped) {
+            return Ok(stopped_before_start(stop, started));
+        }
 
         let capture = Capture::new(
             sandbox
                 .stdout_limit
                 .unwrap_or(inner.config.default_stdout_limit),
+            sandbox.log_sink.clone(),
         );
         let mut wasi = WasiCtxBuilder::new();
         // Set first: preopens capture it. skiff already runs steps on blocking threads.
@@ -433,13 +444,19 @@ impl WasmRuntime {
                 limiter: StepLimiter::new(memory_limit),
                 deadline,
                 deadline_hit: false,
+                stop: sandbox.stop.clone(),
+                stopped: None,
                 poll_oneoff: None,
             },
         );
         store.limiter(|state| &mut state.limiter);
-        match deadline {
-            Some(deadline) => {
-                let tick = inner.config.epoch_tick.max(Duration::from_micros(100));
+        let tick = inner.config.epoch_tick.max(Duration::from_micros(100));
+        match (deadline, stop.is_some()) {
+            // Nothing can stop the step early: no callback, the epoch check never fires.
+            (None, false) => store.set_epoch_deadline(NO_DEADLINE),
+            // Only the deadline: called back when it should have passed (and again if the ticker
+            // ran ahead of the clock).
+            (Some(deadline), false) => {
                 store.set_epoch_deadline(ticks_until(deadline.at, tick));
                 store.epoch_deadline_callback(move |mut ctx| {
                     if Instant::now() >= deadline.at {
@@ -449,7 +466,24 @@ impl WasmRuntime {
                     Ok(UpdateDeadline::Continue(ticks_until(deadline.at, tick)))
                 });
             }
-            None => store.set_epoch_deadline(NO_DEADLINE),
+            // A stop signal: called back on every tick, since a stop can come at any time.
+            (deadline, true) => {
+                store.set_epoch_deadline(1);
+                store.epoch_deadline_callback(move |mut ctx| {
+                    let state = ctx.data_mut();
+                    if let Some(reason) = state.stop.as_ref().and_then(StopSignal::reason) {
+                        state.stopped = Some(reason.clone());
+                        return Err(StepStopped(reason).into());
+                    }
+                    if let Some(deadline) = deadline
+                        && Instant::now() >= deadline.at
+                    {
+                        state.deadline_hit = true;
+                        return Err(DeadlineExceeded(deadline.limit).into());
+                    }
+                    Ok(UpdateDeadline::Continue(1))
+                });
+            }
         }
 
         let (exit_code, error) = match module.pre.instantiate(&mut store) {
@@ -459,7 +493,8 @@ impl WasmRuntime {
             },
             Err(err) => {
                 let state = store.data();
-                if state.deadline_hit || state.limiter.exceeded.is_some() {
+                if state.deadline_hit || state.stopped.is_some() || state.limiter.exceeded.is_some()
+                {
                     ending(state, &err)
                 } else {
                     return Err(WasmError::Instantiate(WasmError::boxed(err)));
@@ -728,6 +763,12 @@ fn ending(state: &StepState, err: &wasmtime::Error) -> (i32, Option<String>) {
     if let Some(exit) = err.downcast_ref::<I32Exit>() {
         return (exit.0, None);
     }
+    if let Some(reason) = &state.stopped {
+        return (
+            KILLED_EXIT_CODE,
+            Some(StepStopped(reason.clone()).to_string()),
+        );
+    }
     if state.deadline_hit
         && let Some(deadline) = state.deadline
     {
@@ -750,6 +791,19 @@ fn ending(state: &StepState, err: &wasmtime::Error) -> (i32, Option<String>) {
         message.push_str(&backtrace.to_string());
     }
     (TRAP_EXIT_CODE, Some(message))
+}
+
+/// The outcome of a step whose stop signal was set before it was instantiated.
+fn stopped_before_start(stop: Option<&StopSignal>, started: Instant) -> RunOutcome {
+    let reason = stop.and_then(StopSignal::reason).unwrap_or_default();
+    RunOutcome {
+        exit_code: KILLED_EXIT_CODE,
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+        log: Vec::new(),
+        error: Some(StepStopped(reason).to_string()),
+        duration: started.elapsed(),
+    }
 }
 
 /// Epoch ticks from now until `at` (at least one).
@@ -791,19 +845,32 @@ impl Slots {
         }
     }
 
-    fn acquire(&self) -> SlotGuard<'_> {
+    /// Waits for a free slot; `None` when `stop` was set first. A stop does not signal `freed`,
+    /// so a step with a signal looks at it every `tick` while it waits.
+    fn acquire(&self, stop: Option<&StopSignal>, tick: Duration) -> Option<SlotGuard<'_>> {
         let mut state = lock(&self.state);
         while state.running >= self.limit {
-            state = self
-                .freed
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if stop.is_some_and(StopSignal::is_stopped) {
+                return None;
+            }
+            state = match stop {
+                None => self
+                    .freed
+                    .wait(state)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                Some(_) => {
+                    self.freed
+                        .wait_timeout(state, tick)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .0
+                }
+            };
         }
         state.running += 1;
         if state.running == 1 {
             self.busy.notify_all();
         }
-        SlotGuard(self)
+        Some(SlotGuard(self))
     }
 
     fn shut_down(&self) {

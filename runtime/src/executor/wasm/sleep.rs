@@ -1,13 +1,14 @@
-//! A `poll_oneoff` that a deadline can interrupt.
+//! A `poll_oneoff` that a deadline or a stop signal can interrupt.
 //!
 //! Epoch interruption stops a guest only while it runs wasm code; a guest blocked in a host call
 //! is not stopped until the call returns. The one host call that blocks for long in a skiff
 //! sandbox is `poll_oneoff` on clocks (`sleep 60`, `std::thread::sleep`): files and the in-memory
-//! stdio are always ready. So for a step with a deadline, skiff shadows `poll_oneoff` with this
-//! version, which handles "every subscription is a realtime or monotonic relative timer (or a
-//! realtime absolute one)" itself, sleeping no later than the deadline, and hands every other
-//! call to wasmtime-wasi's implementation unchanged. Steps without a deadline keep
-//! wasmtime-wasi's `poll_oneoff` untouched.
+//! stdio are always ready. So for a step with a deadline or a [`StopSignal`], skiff shadows
+//! `poll_oneoff` with this version, which handles "every subscription is a realtime or monotonic
+//! relative timer (or a realtime absolute one)" itself, sleeping no later than the deadline and
+//! waking as soon as the signal is set (it waits on the signal's condition variable rather than
+//! sleeping), and hands every other call to wasmtime-wasi's implementation unchanged. Steps with
+//! neither keep wasmtime-wasi's `poll_oneoff` untouched.
 //!
 //! Handing a call on is less simple than calling the original function: wasmtime-wasi finds the
 //! guest's memory through its caller's `memory` export, and a function called from the host has
@@ -26,8 +27,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use wasmtime::{Caller, Extern, Instance, Linker, Module, TypedFunc};
 
-use super::StepState;
 use super::limits::{Deadline, DeadlineExceeded};
+use super::{StepState, StepStopped, StopSignal};
 
 const WASI_MODULE: &str = "wasi_snapshot_preview1";
 const SUBSCRIPTION_SIZE: usize = 48;
@@ -71,11 +72,20 @@ pub(crate) fn add_to_linker(
               nsubs: i32,
               nevents: i32|
               -> wasmtime::Result<i32> {
-            if let Some(deadline) = caller.data().deadline
-                && let Some(errno) =
-                    sleep_until_deadline(&mut caller, deadline, subs, events, nsubs, nevents)?
-            {
-                return Ok(errno);
+            let state = caller.data();
+            if state.deadline.is_some() || state.stop.is_some() {
+                let (deadline, stop) = (state.deadline, state.stop.clone());
+                if let Some(errno) = interruptible_sleep(
+                    &mut caller,
+                    deadline,
+                    stop.as_ref(),
+                    subs,
+                    events,
+                    nsubs,
+                    nevents,
+                )? {
+                    return Ok(errno);
+                }
             }
             let original = match caller.data().poll_oneoff.clone() {
                 Some(original) => original,
@@ -113,9 +123,11 @@ struct Timer {
 }
 
 /// Handles a clock-only `poll_oneoff`; `Ok(None)` means "not a plain sleep, use wasmtime-wasi's".
-fn sleep_until_deadline(
+/// Traps when the deadline passes or the signal is set before a timer fires.
+fn interruptible_sleep(
     caller: &mut Caller<'_, StepState>,
-    deadline: Deadline,
+    deadline: Option<Deadline>,
+    stop: Option<&StopSignal>,
     subs: i32,
     events: i32,
     nsubs: i32,
@@ -144,16 +156,27 @@ fn sleep_until_deadline(
     };
 
     let first = timers.iter().filter_map(|t| t.fires).min();
-    let now = Instant::now();
-    match first {
-        Some(first) if first <= deadline.at => {
-            std::thread::sleep(first.saturating_duration_since(now));
+    // Whichever comes first: a timer, or the deadline (`None`: neither, ever).
+    let (wake, at_deadline) = match (first, deadline) {
+        (Some(first), Some(deadline)) if first <= deadline.at => (Some(first), false),
+        (_, Some(deadline)) => (Some(deadline.at), true),
+        (first, None) => (first, false),
+    };
+    match stop {
+        Some(stop) => {
+            if let Some(reason) = stop.wait_until(wake) {
+                caller.data_mut().stopped = Some(reason.clone());
+                return Err(StepStopped(reason).into());
+            }
         }
-        _ => {
-            std::thread::sleep(deadline.at.saturating_duration_since(now));
-            caller.data_mut().deadline_hit = true;
-            return Err(DeadlineExceeded(deadline.limit).into());
-        }
+        // Only reached with a deadline, so there is always a time to wake at.
+        None => std::thread::sleep(wake.map_or(Duration::ZERO, |wake| {
+            wake.saturating_duration_since(Instant::now())
+        })),
+    }
+    if at_deadline && let Some(deadline) = deadline {
+        caller.data_mut().deadline_hit = true;
+        return Err(DeadlineExceeded(deadline.limit).into());
     }
 
     let now = Instant::now();

@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::LazyLock;
-use std::time::Duration;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use super::*;
 
@@ -739,4 +739,215 @@ fn the_add_component_adds_and_writes_its_output_parameter() {
         text(&outcome.stderr),
         "input parameter `b` must be an integer, got \"two\" (invalid digit found in string)\n"
     );
+}
+
+/// Runs `wat` with `sandbox` on a thread of its own, sets the sandbox's stop signal after
+/// `after`, and returns the outcome and how long the step ran past the stop. Fails, rather than
+/// hangs, when the step does not end within 10 s of the stop.
+fn stopped_after(wat: &str, sandbox: Sandbox, after: Duration) -> (RunOutcome, Duration) {
+    let module = RUNTIME.module(wat.as_bytes()).expect("module");
+    let stop = sandbox.stop.clone().expect("a stop signal");
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(RUNTIME.run(&module, &sandbox).expect("run"));
+    });
+    std::thread::sleep(after);
+    let stopped_at = Instant::now();
+    stop.stop("the workflow was stopped");
+    let outcome = outcome
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the step did not end after its stop");
+    (outcome, stopped_at.elapsed())
+}
+
+const BUSY_LOOP: &str = r#"(module (func (export "_start") (loop $forever (br $forever))))"#;
+
+#[test]
+fn a_busy_loop_is_stopped_from_another_thread() {
+    // With a deadline far off too: the stop is seen on the tick, not at the deadline.
+    for timeout in [None, Some(Duration::from_secs(60))] {
+        let (outcome, lag) = stopped_after(
+            BUSY_LOOP,
+            Sandbox {
+                timeout,
+                stop: Some(StopSignal::new()),
+                ..Sandbox::default()
+            },
+            Duration::from_millis(100),
+        );
+        assert_eq!(outcome.exit_code, 137, "timeout {timeout:?}");
+        assert_eq!(
+            outcome.error.as_deref(),
+            Some("step stopped: the workflow was stopped")
+        );
+        assert!(outcome.duration >= Duration::from_millis(100));
+        assert!(lag < Duration::from_secs(1), "ended {lag:?} after the stop");
+    }
+}
+
+#[test]
+fn a_sleep_is_cut_short_by_a_stop() {
+    for timeout in [None, Some(Duration::from_secs(60))] {
+        let (outcome, lag) = stopped_after(
+            &sleeper(30_000_000_000, false),
+            Sandbox {
+                timeout,
+                stop: Some(StopSignal::new()),
+                ..Sandbox::default()
+            },
+            Duration::from_millis(100),
+        );
+        assert_eq!(outcome.exit_code, 137, "timeout {timeout:?}");
+        assert_eq!(
+            outcome.error.as_deref(),
+            Some("step stopped: the workflow was stopped")
+        );
+        assert!(lag < Duration::from_secs(1), "ended {lag:?} after the stop");
+    }
+}
+
+#[test]
+fn a_deadline_still_applies_to_a_step_with_a_stop_signal() {
+    for wat in [BUSY_LOOP.to_owned(), sleeper(30_000_000_000, false)] {
+        let outcome = run_wat(
+            &wat,
+            &Sandbox {
+                timeout: Some(Duration::from_millis(200)),
+                stop: Some(StopSignal::new()),
+                ..Sandbox::default()
+            },
+        );
+        assert_eq!(outcome.exit_code, 137);
+        assert_eq!(
+            outcome.error.as_deref(),
+            Some("step exceeded its deadline of 200ms")
+        );
+        assert!(outcome.duration < Duration::from_secs(2));
+    }
+}
+
+#[test]
+fn a_step_whose_signal_is_never_set_runs_normally() {
+    let stop = StopSignal::new();
+    for timeout in [None, Some(Duration::from_secs(10))] {
+        let sandbox = Sandbox {
+            timeout,
+            stop: Some(stop.clone()),
+            ..Sandbox::default()
+        };
+        let outcome = run_wat(&sleeper(50_000_000, false), &sandbox);
+        assert_eq!((outcome.exit_code, outcome.error), (41, None));
+        assert!(outcome.duration >= Duration::from_millis(50));
+        // A poll that is not a plain sleep still goes to wasmtime-wasi.
+        let outcome = run_wat(&sleeper(5_000_000_000, true), &sandbox);
+        assert_eq!(outcome.error, None);
+        assert!((41..=42).contains(&outcome.exit_code));
+        let outcome = run_wat(
+            &guest(
+                b"hi",
+                "(call $write (i32.const 1) (i32.const 1024) (i32.const 2))",
+            ),
+            &sandbox,
+        );
+        assert_eq!((outcome.exit_code, text(&outcome.stdout)), (0, "hi"));
+    }
+    assert!(!stop.is_stopped());
+}
+
+#[test]
+fn a_step_stopped_before_it_starts_does_not_run() {
+    let stop = StopSignal::new();
+    stop.stop("interrupted");
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("tmp")).unwrap();
+    let outcome = run_wat(
+        &write_file("tmp/x"),
+        &Sandbox {
+            stop: Some(stop),
+            ..in_root(root.path())
+        },
+    );
+    assert_eq!(outcome.exit_code, 137);
+    assert_eq!(outcome.error.as_deref(), Some("step stopped: interrupted"));
+    assert!(!root.path().join("tmp/x").exists(), "the step ran");
+}
+
+#[test]
+fn a_step_waiting_for_a_pool_slot_can_be_stopped() {
+    let runtime = WasmRuntime::new(WasmConfig {
+        pool_instances: 1,
+        ..WasmConfig::default()
+    })
+    .unwrap();
+    let busy = runtime.module(BUSY_LOOP.as_bytes()).unwrap();
+    let holder_stop = StopSignal::new();
+    let waiter_stop = StopSignal::new();
+    std::thread::scope(|scope| {
+        let holder = scope.spawn(|| {
+            let sandbox = Sandbox {
+                stop: Some(holder_stop.clone()),
+                // Ends the test, rather than hang it, if stops are broken.
+                timeout: Some(Duration::from_secs(20)),
+                ..Sandbox::default()
+            };
+            runtime.run(&busy, &sandbox).unwrap()
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let waiter = scope.spawn(|| {
+            let sandbox = Sandbox {
+                stop: Some(waiter_stop.clone()),
+                ..Sandbox::default()
+            };
+            runtime.run(&busy, &sandbox).unwrap()
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        waiter_stop.stop("no longer wanted");
+        let outcome = waiter.join().unwrap();
+        assert_eq!(
+            (outcome.exit_code, outcome.error.as_deref()),
+            (137, Some("step stopped: no longer wanted"))
+        );
+        assert!(!holder.is_finished(), "the waiter did not take the slot");
+        holder_stop.stop("done");
+        let outcome = holder.join().unwrap();
+        assert_eq!(outcome.error.as_deref(), Some("step stopped: done"));
+    });
+}
+
+#[test]
+fn the_log_sink_gets_the_log_in_write_order() {
+    let wat = guest(
+        b"out1\nerr1\nout2\n",
+        "(call $write (i32.const 1) (i32.const 1024) (i32.const 5))
+         (call $write (i32.const 2) (i32.const 1029) (i32.const 5))
+         (call $write (i32.const 1) (i32.const 1034) (i32.const 5))
+         (call $write (i32.const 1) (i32.const 1024) (i32.const 15))",
+    );
+    let chunks = Arc::new(Mutex::new(Vec::<Vec<u8>>::new()));
+    let sink = {
+        let chunks = Arc::clone(&chunks);
+        LogSink::new(move |chunk| chunks.lock().unwrap().push(chunk.to_vec()))
+    };
+    let outcome = run_wat(
+        &wat,
+        &Sandbox {
+            stdout_limit: Some(12),
+            log_sink: Some(sink),
+            ..Sandbox::default()
+        },
+    );
+    assert_eq!(outcome.exit_code, 0);
+    let chunks = chunks.lock().unwrap().clone();
+    let as_text: Vec<&str> = chunks.iter().map(|c| text(c)).collect();
+    assert_eq!(
+        as_text,
+        [
+            "out1\n",
+            "err1\n",
+            "out2\n",
+            "ou",
+            "\n[skiff: stdout truncated at 12 bytes]\n"
+        ]
+    );
+    assert_eq!(chunks.concat(), outcome.log);
 }
