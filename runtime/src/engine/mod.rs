@@ -11,6 +11,8 @@
 
 pub mod state;
 
+mod recorder;
+mod resume;
 mod run;
 mod scope;
 
@@ -24,19 +26,23 @@ use thiserror::Error;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
+pub use resume::{NodeSelector, Resume, retry_plan};
 pub use run::METRICS_PREFIX;
 
 use crate::artifact::ArtifactStore;
 use crate::executor::LocalExecutor;
+use crate::executor::StopSignal;
 use crate::executor::python::PythonSetup;
 use crate::executor::route::{ImageKind, image_kind};
 use crate::executor::wasm::{WasmConfig, WasmError, WasmRuntime};
 use crate::spec::{
     Document, LifecycleHook, NodePhase, SpecError, TemplateKind, ValidateOptions, YamlPath,
 };
+use crate::store::{NewRun, Owner, RunUpdate, StopRequest, Store, StoreError};
+use recorder::Recorder;
 
 pub use run::input_env_name;
-use run::{Call, Ctx, execute, run_hook};
+use run::{Call, Ctx, NodeResult, execute, run_hook};
 use scope::Scope;
 pub use state::{NodeOutputs, NodeStatus, NodeType, RunState};
 
@@ -49,6 +55,9 @@ pub enum EngineError {
     /// The wasm runtime could not start.
     #[error("cannot start the wasm runtime: {0}")]
     Wasm(#[from] WasmError),
+    /// The run could not be recorded in the run database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// A directory skiff needs could not be made.
     #[error("cannot create {path}: {source}")]
     Io {
@@ -93,6 +102,8 @@ pub struct RunOptions {
     pub entrypoint: Option<String>,
     /// Overrides the engine's parallelism for this run.
     pub parallelism: Option<usize>,
+    /// Takes up a recorded run again (`skiff retry`, `skiff resubmit --memoized`).
+    pub resume: Option<Resume>,
 }
 
 /// Runs workflows. One engine serves many runs; its wasm runtime and compiled modules are shared.
@@ -100,6 +111,7 @@ pub struct RunOptions {
 pub struct Engine {
     executor: Arc<LocalExecutor>,
     config: EngineConfig,
+    store: Option<PathBuf>,
 }
 
 /// A started run.
@@ -111,6 +123,7 @@ pub struct RunHandle {
     pub state: Arc<Mutex<RunState>>,
     /// Ticks on every change of the state.
     pub changes: watch::Receiver<u64>,
+    stop: Arc<watch::Sender<Option<(StopRequest, String)>>>,
     task: JoinHandle<()>,
 }
 
@@ -129,6 +142,37 @@ impl RunHandle {
     /// A copy of the state now.
     pub fn snapshot(&self) -> RunState {
         self.state.lock().expect("run state lock").clone()
+    }
+
+    /// Stops the run: running steps are stopped and pending ones never start; with
+    /// [`StopRequest::Stop`] the exit handler still runs, with [`StopRequest::Terminate`] it does not
+    /// (and a running one is stopped too). The run ends `Failed` with `message`.
+    pub fn stop(&self, request: StopRequest, message: impl Into<String>) {
+        request_stop(&self.stop, request, message.into());
+    }
+}
+
+/// Records a stop request unless one at least as strong is already there.
+fn request_stop(
+    stop: &watch::Sender<Option<(StopRequest, String)>>,
+    request: StopRequest,
+    message: String,
+) {
+    stop.send_if_modified(|current| match current {
+        Some((StopRequest::Terminate, _)) => false,
+        Some((StopRequest::Stop, _)) if request == StopRequest::Stop => false,
+        _ => {
+            *current = Some((request, message));
+            true
+        }
+    });
+}
+
+/// The message a run stopped by `skiff stop` or `skiff terminate` ends with, as Argo words it.
+pub fn stop_message(request: StopRequest) -> String {
+    match request {
+        StopRequest::Stop => "Stopped with strategy 'Stop'".to_string(),
+        StopRequest::Terminate => "Stopped with strategy 'Terminate'".to_string(),
     }
 }
 
@@ -234,7 +278,16 @@ impl Engine {
                 },
             )),
             config,
+            store: None,
         })
+    }
+
+    /// Records every run in the database at `path` (see [`crate::store`]): the run, its nodes as they
+    /// change, its logs as they are written; memoized templates look up and save their outputs there,
+    /// and stop requests left there by other processes stop the run.
+    pub fn with_store(mut self, path: PathBuf) -> Self {
+        self.store = Some(path);
+        self
     }
 
     /// Compiles (or loads from the cache) the toolbox now.
@@ -252,12 +305,14 @@ impl Engine {
     pub fn start(&self, doc: &Document, options: RunOptions) -> Result<RunHandle, EngineError> {
         preflight(doc, &options).map_err(EngineError::Invalid)?;
         let wf = &doc.workflow;
-        let name = match (&wf.metadata.name, &wf.metadata.generate_name) {
-            (Some(n), _) if !n.is_empty() => n.clone(),
-            (_, Some(g)) => generate_name(g),
+        let retry = options.resume.as_ref().filter(|r| r.retry);
+        let name = match (retry, &wf.metadata.name, &wf.metadata.generate_name) {
+            (Some(r), _, _) => r.from_run.clone(),
+            (None, Some(n), _) if !n.is_empty() => n.clone(),
+            (None, _, Some(g)) => generate_name(g),
             _ => generate_name("workflow-"),
         };
-        let uid = uuid_like();
+        let uid = retry.and_then(|r| r.uid.clone()).unwrap_or_else(uuid_like);
         let namespace = wf
             .metadata
             .namespace
@@ -269,6 +324,19 @@ impl Engine {
             namespace.clone(),
         )));
         let (notify, changes) = watch::channel(0u64);
+        let (stop_tx, _) = watch::channel(None);
+        let stop = Arc::new(stop_tx);
+        let recorder = match &self.store {
+            Some(path) => {
+                Some(self.record_start(path, doc, &options, &name, &uid, &namespace, &stop)?)
+            }
+            None => None,
+        };
+        let prior = options
+            .resume
+            .as_ref()
+            .map(|r| r.restorable(&name))
+            .unwrap_or_default();
 
         // Workflow parameters: the spec's, overridden by the caller's.
         let mut params: Vec<(String, String)> = Vec::new();
@@ -356,6 +424,12 @@ impl Engine {
             slots: Arc::new(Semaphore::new(parallelism)),
             globals: Mutex::new(globals),
             deadline,
+            recorder,
+            store: self.store.clone(),
+            memo_store: std::sync::OnceLock::new(),
+            signal: Mutex::new(StopSignal::new()),
+            stop: stop.clone(),
+            prior,
         });
         let artifacts: Vec<(String, PathBuf)> = Vec::new();
         // `spec.onExit`, or its newer spelling `spec.hooks.exit`.
@@ -369,12 +443,78 @@ impl Engine {
             name,
             state,
             changes,
+            stop,
             task,
         })
+    }
+
+    /// Records the run's start (or takes a recorded run up again for a retry) and starts its recorder.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site, each argument a different fact"
+    )]
+    fn record_start(
+        &self,
+        path: &std::path::Path,
+        doc: &Document,
+        options: &RunOptions,
+        name: &str,
+        uid: &str,
+        namespace: &str,
+        stop: &Arc<watch::Sender<Option<(StopRequest, String)>>>,
+    ) -> Result<Recorder, EngineError> {
+        let mut store = Store::open(path)?;
+        let owner = Owner::current();
+        match options.resume.as_ref().filter(|r| r.retry) {
+            Some(resume) => {
+                let keep: Vec<String> = resume.keep.iter().map(|n| n.id.clone()).collect();
+                store.begin_retry(name, &owner, &keep)?;
+            }
+            None => {
+                let spec = if doc.source.trim().is_empty() {
+                    serde_yaml::to_string(&doc.workflow).unwrap_or_default()
+                } else {
+                    doc.source.clone()
+                };
+                store.create_run(
+                    &NewRun {
+                        name: name.to_string(),
+                        uid: uid.to_string(),
+                        namespace: namespace.to_string(),
+                        created_at: SystemTime::now(),
+                        priority: doc
+                            .workflow
+                            .spec
+                            .priority
+                            .as_ref()
+                            .and_then(serde_yaml::Value::as_i64),
+                        spec,
+                        source: Some(doc.file.clone()).filter(|f| !f.as_os_str().is_empty()),
+                        parameters: options.parameters.clone(),
+                        entrypoint: options.entrypoint.clone(),
+                    },
+                    &owner,
+                )?;
+            }
+        }
+        let stop = stop.clone();
+        let on_stop = Box::new(move |request: StopRequest| {
+            request_stop(&stop, request, stop_message(request));
+        });
+        Ok(Recorder::start(
+            path.to_path_buf(),
+            name.to_string(),
+            on_stop,
+        )?)
     }
 }
 
 /// Runs the entrypoint, then the exit handler, and settles the run's phase.
+///
+/// Three things end the entrypoint early: the workflow's `activeDeadlineSeconds`, and a stop or terminate
+/// request ([`RunHandle::stop`], or one another process left in the store). Each stops the steps that run
+/// (through the [`StopSignal`] they were given) and fails every unfinished node; then the exit handler
+/// runs with a fresh signal, unless the request was to terminate.
 async fn drive(
     ctx: Arc<Ctx>,
     entrypoint: String,
@@ -384,13 +524,13 @@ async fn drive(
 ) {
     let run_name = ctx.run_name.clone();
     let Some(template) = ctx.templates.get(&entrypoint).cloned() else {
-        let mut state = ctx.state.lock().expect("run state lock");
-        state.phase = NodePhase::Error;
-        state.message = Some(format!("entrypoint template '{entrypoint}' not found"));
-        state.finished_at = Some(SystemTime::now());
+        let message = format!("entrypoint template '{entrypoint}' not found");
+        settle(&ctx, NodePhase::Error, Some(message)).await;
         return;
     };
-    let main = execute(
+    // The entrypoint runs as a task of its own: a step blocks the task that runs it (`block_in_place`), and
+    // this one must stay free to see a deadline or a stop request.
+    let mut main = tokio::spawn(execute(
         ctx.clone(),
         Call {
             node_name: run_name.clone(),
@@ -400,41 +540,83 @@ async fn drive(
             params,
             artifacts,
         },
-    );
-    let (mut phase, mut message) = match ctx.deadline {
-        Some(deadline) => match tokio::time::timeout_at(deadline.into(), main).await {
+    ));
+    let deadline = async {
+        match ctx.deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    let mut stops = ctx.stop.subscribe();
+    let stopped = async {
+        let request = stops.wait_for(Option::is_some).await.map(|r| r.clone());
+        match request {
+            Ok(request) => request,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    let mut terminated = false;
+    let (mut phase, mut message) = tokio::select! {
+        r = &mut main => match r {
             Ok(r) => (r.phase, r.message),
-            Err(_) => {
-                let message = "Max duration limit exceeded".to_string();
-                mark_unfinished(&ctx, &message);
-                (NodePhase::Failed, Some(message))
-            }
+            Err(e) => (NodePhase::Error, Some(format!("the run's scheduler failed: {e}"))),
         },
-        None => {
-            let r = main.await;
-            (r.phase, r.message)
+        () = deadline => {
+            let message = "Max duration limit exceeded".to_string();
+            main.abort();
+            halt(&ctx, &message);
+            (NodePhase::Failed, Some(message))
+        }
+        request = stopped => {
+            let (request, message) = request.unwrap_or((StopRequest::Stop, stop_message(StopRequest::Stop)));
+            main.abort();
+            halt(&ctx, &message);
+            terminated = request == StopRequest::Terminate;
+            (NodePhase::Failed, Some(message))
         }
     };
     if phase == NodePhase::Skipped || phase == NodePhase::Omitted {
         phase = NodePhase::Succeeded;
     }
-    if let Some(exit) = on_exit {
+    if let Some(exit) = on_exit.filter(|_| !terminated) {
         let failures = failures_json(&ctx);
         {
             let mut g = ctx.globals.lock().expect("globals lock");
             g.insert("workflow.status".to_string(), phase.as_str().to_string());
             g.insert("workflow.failures".to_string(), failures);
         }
-        let hook = run_hook(
-            &ctx,
-            &exit,
-            &format!("{run_name}.onExit"),
-            &format!("{run_name}.onExit"),
-            None,
-            &Scope::default(),
-            None,
-        )
-        .await;
+        let exit_id = format!("{run_name}.onExit");
+        let hook_ctx = ctx.clone();
+        // A task of its own, as the entrypoint's, so that a terminate request is seen while it runs.
+        let mut hook = tokio::spawn(async move {
+            let scope = Scope::default();
+            run_hook(&hook_ctx, &exit, &exit_id, &exit_id, None, &scope, None).await
+        });
+        let mut stops = ctx.stop.subscribe();
+        let terminate = async {
+            let _ = stops
+                .wait_for(|r| matches!(r, Some((StopRequest::Terminate, _))))
+                .await;
+        };
+        let hook = tokio::select! {
+            r = &mut hook => match r {
+                Ok(r) => r,
+                Err(e) => Some(NodeResult {
+                    id: format!("{run_name}.onExit"),
+                    phase: NodePhase::Error,
+                    message: Some(e.to_string()),
+                    outputs: NodeOutputs::default(),
+                }),
+            },
+            () = terminate => {
+                hook.abort();
+                let text = stop_message(StopRequest::Terminate);
+                halt(&ctx, &text);
+                message = Some(text);
+                phase = NodePhase::Failed;
+                None
+            }
+        };
         if let Some(r) = hook
             && r.phase.is_failed_or_error()
             && phase == NodePhase::Succeeded
@@ -446,20 +628,46 @@ async fn drive(
             ));
         }
     }
+    let message = if phase == NodePhase::Succeeded {
+        None
+    } else {
+        message
+    };
+    settle(&ctx, phase, message).await;
+}
+
+/// Sets the run's end and waits until the recorder has written everything.
+async fn settle(ctx: &Ctx, phase: NodePhase, message: Option<String>) {
+    let finished_at = SystemTime::now();
     {
         let mut state = ctx.state.lock().expect("run state lock");
         state.phase = phase;
-        state.message = if phase == NodePhase::Succeeded {
-            None
-        } else {
-            message
-        };
-        state.finished_at = Some(SystemTime::now());
+        state.message = message.clone();
+        state.finished_at = Some(finished_at);
+    }
+    if let Some(recorder) = &ctx.recorder {
+        recorder.run(RunUpdate {
+            phase,
+            message,
+            finished_at: Some(finished_at),
+        });
+        recorder.flush().await;
     }
     ctx.notify.send_modify(|v| *v += 1);
 }
 
-/// Marks every node still pending or running as failed with `message` (the run's deadline passed).
+/// Ends what runs now: stops the running steps, fails every unfinished node with `message`, and gives the
+/// steps that start from now on (the exit handler's) a fresh signal.
+fn halt(ctx: &Ctx, message: &str) {
+    {
+        let mut signal = ctx.signal.lock().expect("stop signal lock");
+        signal.stop(message.to_string());
+        *signal = StopSignal::new();
+    }
+    mark_unfinished(ctx, message);
+}
+
+/// Marks every node still pending or running as failed with `message`.
 fn mark_unfinished(ctx: &Ctx, message: &str) {
     let mut state = ctx.state.lock().expect("run state lock");
     let now = SystemTime::now();
@@ -468,8 +676,13 @@ fn mark_unfinished(ctx: &Ctx, message: &str) {
             node.phase = NodePhase::Failed;
             node.message = Some(message.to_string());
             node.finished_at = Some(now);
+            if let Some(recorder) = &ctx.recorder {
+                recorder.node(node);
+            }
         }
     }
+    drop(state);
+    ctx.notify.send_modify(|v| *v += 1);
 }
 
 /// `workflow.failures`: the failed leaf steps as a JSON list, shaped as Argo shapes it.

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::future::{BoxFuture, FutureExt, join_all};
@@ -16,12 +16,14 @@ use serde_json::Value;
 use tokio::sync::{Semaphore, watch};
 
 use crate::dag::DependencyQueue;
+use crate::engine::recorder::Recorder;
 use crate::engine::scope::{Frame, Scope};
-use crate::engine::state::{NodeOutputs, NodeStatus, NodeType, RunState, node_id};
+use crate::engine::state::{Memoization, NodeOutputs, NodeStatus, NodeType, RunState, node_id};
 use crate::executor::python::PACKAGES_ANNOTATION;
 use crate::executor::route::{ImageKind, SCRIPT_PATH, image_kind, toolbox_argv};
 use crate::executor::{
-    LocalExecutor, OutputArtifact, OutputParameter, Program, StepOutcome, StepRequest,
+    LocalExecutor, LogSink, OutputArtifact, OutputParameter, Program, StepOutcome, StepRequest,
+    StopSignal,
 };
 use crate::expr::depends::{TaskOutcome, dependencies_to_depends, depends_names, eval_depends};
 use crate::expr::items::{loop_node_suffix, param_items, sequence_items};
@@ -30,6 +32,7 @@ use crate::spec::{
     Arguments, Container, ContinueOn, DagTask, LifecycleHook, NodePhase, Sequence, Template,
     TemplateKind, WorkflowStep, parse_duration,
 };
+use crate::store::{Memo, StopRequest, Store};
 
 /// What a finished node hands back to its caller.
 #[derive(Debug, Clone)]
@@ -51,6 +54,19 @@ pub(crate) struct Ctx {
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) globals: Mutex<HashMap<String, String>>,
     pub(crate) deadline: Option<Instant>,
+    /// Writes the run to the store, when there is one.
+    pub(crate) recorder: Option<Recorder>,
+    /// The store's file, for memoization lookups.
+    pub(crate) store: Option<PathBuf>,
+    /// A connection for memoization lookups, opened on first use.
+    pub(crate) memo_store: OnceLock<Option<Mutex<Store>>>,
+    /// The signal handed to steps that start now; replaced when the run is stopped, so that the exit
+    /// handler's steps get one of their own.
+    pub(crate) signal: Mutex<StopSignal>,
+    /// Stop requests for the run.
+    pub(crate) stop: Arc<watch::Sender<Option<(StopRequest, String)>>>,
+    /// Nodes of a recorded run to put back instead of running them, by node name.
+    pub(crate) prior: HashMap<String, Vec<NodeStatus>>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -181,7 +197,9 @@ impl Ctx {
                 inputs: Vec::new(),
                 outputs: NodeOutputs::default(),
                 retry_attempt: None,
+                memoization: None,
             };
+            self.record(&node);
             let new = state.nodes.insert(id.clone(), node).is_none();
             if new {
                 state.order.push(id.clone());
@@ -190,6 +208,7 @@ impl Ctx {
                 && (new || !p.children.contains(&id))
             {
                 p.children.push(id.clone());
+                self.record(p);
             }
         }
         self.changed();
@@ -201,9 +220,66 @@ impl Ctx {
             let mut state = self.state.lock().expect("run state lock");
             if let Some(node) = state.nodes.get_mut(id) {
                 f(node);
+                self.record(node);
             }
         }
         self.changed();
+    }
+
+    /// Hands a node's new state to the recorder (called with the state locked, so that the recorder sees
+    /// changes in the order they were made).
+    fn record(&self, node: &NodeStatus) {
+        if let Some(recorder) = &self.recorder {
+            recorder.node(node);
+        }
+    }
+
+    /// The signal for a step starting now.
+    fn stop_signal(&self) -> StopSignal {
+        self.signal.lock().expect("stop signal lock").clone()
+    }
+
+    /// Puts a recorded node and its subtree back into the run, under `parent`, instead of running it.
+    fn restore(&self, nodes: &[NodeStatus], parent: Option<&str>) -> NodeResult {
+        let top = &nodes[0];
+        {
+            let mut state = self.state.lock().expect("run state lock");
+            for node in nodes {
+                self.record(node);
+                if state.nodes.insert(node.id.clone(), node.clone()).is_none() {
+                    state.order.push(node.id.clone());
+                }
+            }
+            if let Some(p) = parent.and_then(|p| state.nodes.get_mut(p))
+                && !p.children.contains(&top.id)
+            {
+                p.children.push(top.id.clone());
+                self.record(p);
+            }
+        }
+        self.changed();
+        NodeResult {
+            id: top.id.clone(),
+            phase: top.phase,
+            message: top.message.clone(),
+            outputs: top.outputs.clone(),
+        }
+    }
+
+    /// The store connection for memoization, if the run is recorded.
+    fn memo_store(&self) -> Option<&Mutex<Store>> {
+        self.memo_store
+            .get_or_init(|| {
+                let path = self.store.as_ref()?;
+                match Store::open(path) {
+                    Ok(store) => Some(Mutex::new(store)),
+                    Err(e) => {
+                        eprintln!("skiff: memoization is off for this run: {e}");
+                        None
+                    }
+                }
+            })
+            .as_ref()
     }
 
     fn finish_node(&self, id: &str, phase: NodePhase, message: Option<String>) {
@@ -264,6 +340,10 @@ impl Ctx {
 /// Runs a template call: its inputs, its retries, its body.
 pub(crate) fn execute(ctx: Arc<Ctx>, call: Call) -> BoxFuture<'static, NodeResult> {
     async move {
+        // A retried run puts back what already succeeded instead of running it again.
+        if let Some(nodes) = ctx.prior.get(&call.node_name) {
+            return ctx.restore(nodes, call.parent.as_deref());
+        }
         let template = call.template.clone();
         let scope = match resolve_inputs(&ctx, &template, &call) {
             Ok(scope) => scope,
@@ -280,10 +360,30 @@ pub(crate) fn execute(ctx: Arc<Ctx>, call: Call) -> BoxFuture<'static, NodeResul
             }
         };
         let hook_scope = scope.clone();
-        let result = match &template.retry_strategy {
-            Some(_) => execute_with_retries(ctx.clone(), call.clone(), scope).await,
-            None => execute_once(ctx.clone(), call.clone(), scope, None).await,
+        let memo = match memoize(&ctx, &template, &scope) {
+            Ok(memo) => memo,
+            Err(message) => {
+                let id = ctx.add_node(
+                    &call.node_name,
+                    &call.display,
+                    node_type_of(&template),
+                    Some(&template.name),
+                    call.parent.as_deref(),
+                    NodePhase::Error,
+                );
+                return ctx.error_node(&id, message);
+            }
         };
+        let result = match &memo {
+            Some(m) if m.hit.is_some() => memo_hit(&ctx, &call, &template, m),
+            _ => match &template.retry_strategy {
+                Some(_) => execute_with_retries(ctx.clone(), call.clone(), scope).await,
+                None => execute_once(ctx.clone(), call.clone(), scope, None).await,
+            },
+        };
+        if let Some(m) = memo.filter(|m| m.hit.is_none()) {
+            memo_save(&ctx, &result, m);
+        }
         // A template's own exit hook runs after every call of it, whatever the outcome.
         if let Some(hook) = template.hooks.get("exit") {
             let parent = call.parent.clone().unwrap_or_else(|| result.id.clone());
@@ -301,6 +401,139 @@ pub(crate) fn execute(ctx: Arc<Ctx>, call: Call) -> BoxFuture<'static, NodeResul
         result
     }
     .boxed()
+}
+
+/// A template's `memoize`, evaluated for one call.
+struct MemoCall {
+    cache: String,
+    key: String,
+    /// The saved result, when the cache has one young enough.
+    hit: Option<Memo>,
+}
+
+/// The node type a template's node gets.
+fn node_type_of(template: &Template) -> NodeType {
+    match template.kind() {
+        TemplateKind::Steps(_) => NodeType::Steps,
+        TemplateKind::Dag(_) => NodeType::Dag,
+        TemplateKind::Suspend => NodeType::Suspend,
+        _ => NodeType::Pod,
+    }
+}
+
+/// Reads a template's `memoize` (`key`, `maxAge`, `cache.configMap.name`), substitutes its key and looks
+/// it up. `None` when the template has no `memoize` or the run has no store to keep results in.
+fn memoize(ctx: &Ctx, template: &Template, scope: &Scope) -> Result<Option<MemoCall>, String> {
+    let Some(spec) = &template.memoize else {
+        return Ok(None);
+    };
+    let field = |path: &[&str]| -> Option<String> {
+        let mut v = spec;
+        for key in path {
+            v = v.get(*key)?;
+        }
+        match v {
+            serde_yaml::Value::String(s) => Some(s.clone()),
+            serde_yaml::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    let what = |m: &str| format!("template '{}': memoize: {m}", template.name);
+    let key = field(&["key"]).ok_or_else(|| what("`key` is required"))?;
+    let cache = field(&["cache", "configMap", "name"])
+        .ok_or_else(|| what("`cache.configMap.name` is required"))?;
+    let max_age = match field(&["maxAge"]).filter(|a| !a.trim().is_empty()) {
+        Some(age) => Some(parse_duration(&age).map_err(|e| what(&format!("maxAge: {e}")))?),
+        None => None,
+    };
+    let frame = Frame { scope, item: None };
+    let lookup = |tag: &crate::expr::Tag| {
+        if tag.expression {
+            None
+        } else {
+            ctx.lookup(frame, &tag.name)
+        }
+    };
+    let key = substitute(&key, &lookup).map_err(|e| what(&format!("key: {e}")))?;
+    let cache = substitute(&cache, &lookup).map_err(|e| what(&format!("cache: {e}")))?;
+    let Some(store) = ctx.memo_store() else {
+        return Ok(None);
+    };
+    let found = store
+        .lock()
+        .expect("memo store lock")
+        .memo(&cache, &key)
+        .unwrap_or_else(|e| {
+            eprintln!("skiff: memoization lookup failed, the step runs: {e}");
+            None
+        });
+    let hit = found.filter(|m| {
+        max_age.is_none_or(|age| {
+            SystemTime::now()
+                .duration_since(m.created_at)
+                .unwrap_or_default()
+                <= age
+        })
+    });
+    Ok(Some(MemoCall { cache, key, hit }))
+}
+
+/// Answers a call from the memoization cache: a succeeded node with the saved outputs; nothing runs.
+fn memo_hit(ctx: &Ctx, call: &Call, template: &Template, memo: &MemoCall) -> NodeResult {
+    let saved = memo.hit.clone().unwrap_or_else(|| Memo {
+        outputs: NodeOutputs::default(),
+        run: String::new(),
+        node: String::new(),
+        created_at: SystemTime::now(),
+    });
+    let id = ctx.add_node(
+        &call.node_name,
+        &call.display,
+        node_type_of(template),
+        Some(&template.name),
+        call.parent.as_deref(),
+        NodePhase::Succeeded,
+    );
+    ctx.update(&id, |n| {
+        n.outputs = saved.outputs.clone();
+        n.memoization = Some(Memoization {
+            hit: true,
+            key: memo.key.clone(),
+            cache_name: memo.cache.clone(),
+        });
+    });
+    NodeResult {
+        id,
+        phase: NodePhase::Succeeded,
+        message: None,
+        outputs: saved.outputs,
+    }
+}
+
+/// Saves a call's outputs to its memoization cache when it succeeded.
+fn memo_save(ctx: &Ctx, result: &NodeResult, memo: MemoCall) {
+    ctx.update(&result.id, |n| {
+        n.memoization = Some(Memoization {
+            hit: false,
+            key: memo.key.clone(),
+            cache_name: memo.cache.clone(),
+        });
+    });
+    if result.phase != NodePhase::Succeeded {
+        return;
+    }
+    if let Some(recorder) = &ctx.recorder {
+        recorder.memo(
+            memo.cache,
+            memo.key,
+            Memo {
+                outputs: result.outputs.clone(),
+                run: ctx.run_name.clone(),
+                node: result.id.clone(),
+                created_at: SystemTime::now(),
+            },
+        );
+    }
 }
 
 async fn execute_with_retries(ctx: Arc<Ctx>, call: Call, scope: Scope) -> NodeResult {
@@ -952,10 +1185,15 @@ async fn execute_leaf(ctx: Arc<Ctx>, call: Call, scope: Scope, attempt: Option<u
         Ok(t) => t,
         Err(message) => return ctx.error_node(&id, message),
     };
-    let request = match step_request(&ctx, &id, &resolved, &scope) {
+    let mut request = match step_request(&ctx, &id, &resolved, &scope) {
         Ok(r) => r,
         Err(message) => return ctx.error_node(&id, message),
     };
+    request.stop = Some(ctx.stop_signal());
+    if let Some(recorder) = ctx.recorder.clone() {
+        let node = id.clone();
+        request.log_sink = Some(LogSink::new(move |bytes: &[u8]| recorder.log(&node, bytes)));
+    }
     let Ok(_permit) = ctx.slots.clone().acquire_owned().await else {
         return ctx.error_node(&id, "the run was stopped".into());
     };

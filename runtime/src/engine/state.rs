@@ -4,12 +4,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::spec::NodePhase;
 
 /// What kind of node this is, with Argo's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NodeType {
     /// A leaf step that ran a program (Argo's pod).
     Pod,
@@ -31,7 +31,8 @@ pub enum NodeType {
 }
 
 /// The outputs a node produced.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NodeOutputs {
     /// `outputs.result`: the step's stdout, one trailing newline trimmed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -40,8 +41,10 @@ pub struct NodeOutputs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     /// Output parameters by name, in declaration order.
+    #[serde(default)]
     pub parameters: Vec<(String, String)>,
     /// Output artifacts by name: where they are stored on the host.
+    #[serde(default)]
     pub artifacts: Vec<(String, PathBuf)>,
 }
 
@@ -64,7 +67,7 @@ impl NodeOutputs {
 }
 
 /// One node of a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeStatus {
     /// Argo-style id: `<run>-<fnv32a of the name>`, or the run name for the root.
@@ -85,10 +88,10 @@ pub struct NodeStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// When it started.
-    #[serde(skip)]
+    #[serde(default, with = "millis")]
     pub started_at: Option<SystemTime>,
     /// When it finished.
-    #[serde(skip)]
+    #[serde(default, with = "millis")]
     pub finished_at: Option<SystemTime>,
     /// Ids of its children, in creation order.
     pub children: Vec<String>,
@@ -100,8 +103,59 @@ pub struct NodeStatus {
     /// What it produced.
     pub outputs: NodeOutputs,
     /// For a retry node's attempts: which attempt this is.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_attempt: Option<u32>,
+    /// Set when the template's `memoize` cache was consulted: whether it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memoization: Option<Memoization>,
+}
+
+/// What a node's `memoize` cache did, shaped as Argo's `memoizationStatus`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Memoization {
+    /// Whether the outputs came from the cache (the step did not run).
+    pub hit: bool,
+    /// The cache key.
+    pub key: String,
+    /// The cache's name (`memoize.cache.configMap.name`).
+    pub cache_name: String,
+}
+
+/// Times as milliseconds since the Unix epoch, for the store.
+mod millis {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        t: &Option<SystemTime>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_some(&super::to_millis(*t)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SystemTime>, D::Error> {
+        let ms = Option::<i64>::deserialize(d)?;
+        Ok(ms.map(|ms| UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)))
+    }
+}
+
+/// A time as milliseconds since the Unix epoch (0 before it).
+pub fn to_millis(t: SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The time `ms` milliseconds after the Unix epoch.
+pub fn from_millis(ms: i64) -> SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
 }
 
 impl NodeStatus {

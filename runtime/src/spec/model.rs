@@ -25,7 +25,7 @@ use super::de::{null_default, opt_text, text, text_map, text_vec};
 /// | where | fields |
 /// |---|---|
 /// | `spec` | `podGC`, `ttlStrategy`, `podDisruptionBudget`, `imagePullSecrets`, `nodeSelector`, `tolerations`, `affinity`, `dnsConfig`, `dnsPolicy`, `podMetadata`, `workflowMetadata`, `archiveLogs`, `artifactRepositoryRef`, `volumes`, `volumeClaimTemplates`, `volumeClaimGC`, `securityContext`, `priority`, `podPriority`, `podPriorityClassName`, `hostNetwork`, `hostAliases`, `serviceAccountName`, `automountServiceAccountToken`, `executor`, `schedulerName`, `retryStrategy`, `metrics`, `artifactGC`, `podSpecPatch`, `synchronization`, `shutdown`, `suspend` |
-/// | `spec.templates[]` | `nodeSelector`, `tolerations`, `affinity`, `podSpecPatch`, `serviceAccountName`, `automountServiceAccountToken`, `executor`, `volumes`, `initContainers`, `sidecars`, `archiveLocation`, `schedulerName`, `priorityClassName`, `priority`, `hostAliases`, `securityContext`, `synchronization`, `memoize`, `daemon` |
+/// | `spec.templates[]` | `nodeSelector`, `tolerations`, `affinity`, `podSpecPatch`, `serviceAccountName`, `automountServiceAccountToken`, `executor`, `volumes`, `initContainers`, `sidecars`, `archiveLocation`, `schedulerName`, `priorityClassName`, `priority`, `hostAliases`, `securityContext`, `synchronization`, `daemon` |
 /// | `container`, `script` | `imagePullPolicy`, `volumeMounts`, `ports`, `securityContext`, `livenessProbe`, `readinessProbe`, `startupProbe`, `lifecycle`, `envFrom`, `volumeDevices`, `stdin`, `tty` |
 ///
 /// `nodeSelector`, `tolerations` and extended resources such as `nvidia.com/gpu` still matter to skiff:
@@ -83,7 +83,6 @@ pub const IGNORED_LOCALLY: &[&str] = &[
     "spec.templates[].hostAliases",
     "spec.templates[].securityContext",
     "spec.templates[].synchronization",
-    "spec.templates[].memoize",
     "spec.templates[].daemon",
     "spec.templates[].container.imagePullPolicy",
     "spec.templates[].container.volumeMounts",
@@ -723,10 +722,10 @@ pub struct Template {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerations: Option<Value>,
 
-    // Cluster-only fields: accepted, kept, ignored locally (see IGNORED_LOCALLY).
-    #[doc(hidden)]
+    /// `memoize`: `key`, `maxAge` and `cache.configMap.name`; skiff keeps the cache in its run store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memoize: Option<Value>,
+    // Cluster-only fields: accepted, kept, ignored locally (see IGNORED_LOCALLY).
     #[doc(hidden)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daemon: Option<Value>,
