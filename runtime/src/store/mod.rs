@@ -3,7 +3,7 @@
 //! `$SKIFF_HOME/skiff.db` is opened in WAL mode with a busy timeout, so several skiff processes (two
 //! `submit`s, a `list` beside them, a server) read and write it at once: readers never wait for the writer,
 //! and writers queue for a few milliseconds. The schema is versioned with `PRAGMA user_version`; each
-//! migration in [`MIGRATIONS`] runs once, in one transaction, when a store is opened.
+//! migration in `MIGRATIONS` runs once, in one transaction, when a store is opened.
 //!
 //! What is recorded:
 //! - `runs`: one row per run: its workflow as YAML, the parameters it was given, phase, message, times,
@@ -728,13 +728,7 @@ impl Store {
     /// [`StoreError::Sqlite`].
     pub fn reap_interrupted(&mut self) -> Result<Vec<String>, StoreError> {
         let now = SystemTime::now();
-        let candidates: Vec<(
-            String,
-            Option<u32>,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-        )> = {
+        let candidates: Vec<(String, Owner, Option<i64>)> = {
             let mut stmt = self
                 .conn
                 .prepare_cached(
@@ -743,19 +737,19 @@ impl Store {
                 )
                 .map_err(self.err())?;
             stmt.query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                let owner = Owner {
+                    pid: r.get::<_, Option<u32>>(1)?.unwrap_or(0),
+                    token: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    host: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                };
+                Ok((r.get(0)?, owner, r.get(4)?))
             })
             .map_err(self.err())?
             .collect::<Result<_, _>>()
             .map_err(self.err())?
         };
         let mut reaped = Vec::new();
-        for (name, pid, token, host, heartbeat) in candidates {
-            let owner = Owner {
-                pid: pid.unwrap_or(0),
-                token: token.unwrap_or_default(),
-                host: host.unwrap_or_default(),
-            };
+        for (name, owner, heartbeat) in candidates {
             let gone = match owner.is_alive() {
                 Some(alive) => !alive,
                 None => heartbeat.is_none_or(|h| {
