@@ -29,6 +29,14 @@ use crate::engine::state::{from_millis, to_millis};
 use crate::engine::{NodeOutputs, NodeStatus, RunState};
 use crate::spec::NodePhase;
 
+/// Whether `e` is SQLite saying that another connection holds the lock.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -411,6 +419,22 @@ impl Store {
                 source,
             })?;
         }
+        // Two processes opening a new store at once race to switch it to WAL and to migrate it; SQLite
+        // answers the loser "busy" without waiting in some of those steps, so the open is tried again.
+        let give_up = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match Self::open_once(path) {
+                Err(StoreError::Sqlite { source, .. })
+                    if is_busy(&source) && std::time::Instant::now() < give_up =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Self, StoreError> {
         let sql = |source| StoreError::Sqlite {
             path: path.to_path_buf(),
             source,

@@ -380,6 +380,31 @@ fn memos_round_trip() {
 }
 
 #[test]
+fn many_connections_opening_a_new_store_at_once_all_succeed() {
+    // The race that two `skiff submit`s started together on an empty home run: each switches the new
+    // file to WAL and migrates it. (Threads share one process's locks, so this is the milder form of it;
+    // `two_processes_run_workflows_on_one_database_at_once` in tests/runs.rs is the one across processes.)
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Store::path_in(dir.path());
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+        let threads: Vec<_> = (0..6)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Store::open(&path).map(|s| s.schema_version().unwrap())
+                })
+            })
+            .collect();
+        for t in threads {
+            let version = t.join().unwrap().unwrap();
+            assert_eq!(version, 1);
+        }
+    }
+}
+
+#[test]
 fn two_connections_write_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = Store::path_in(dir.path());
