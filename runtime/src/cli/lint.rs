@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cli::CliError;
-use crate::engine::{RunOptions, preflight};
+use crate::engine::{RunOptions, preflight_for};
 
 /// Arguments of `skiff lint`.
 #[derive(Debug, Args)]
@@ -23,7 +23,7 @@ pub fn run(args: LintArgs) -> Result<(), CliError> {
     let mut problems = Vec::new();
     for file in &args.files {
         match super::submit::load(file) {
-            Ok(doc) => match preflight(&doc, &RunOptions::default()) {
+            Ok(doc) => match preflight_for(&doc, &RunOptions::default(), true) {
                 Ok(()) => println!("{} is valid", file.display()),
                 Err(errors) => problems.extend(errors.iter().map(|e| e.to_string())),
             },

@@ -4,6 +4,7 @@
 
 pub mod cp;
 pub mod delete;
+pub mod dry_run;
 pub mod get;
 pub mod lint;
 pub mod list;

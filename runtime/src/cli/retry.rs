@@ -105,6 +105,7 @@ pub fn retry(args: RetryArgs, home: &Path) -> Result<(), CliError> {
                 uid: Some(record.uid.clone()),
                 keep,
             }),
+            ..RunOptions::default()
         };
         (doc, options)
     };
@@ -151,6 +152,7 @@ pub fn resubmit(args: ResubmitArgs, home: &Path) -> Result<(), CliError> {
         entrypoint: record.entrypoint.clone(),
         parallelism: args.display.parallelism,
         resume,
+        ..RunOptions::default()
     };
     run_here(home, &doc, None, options, &args.display)
 }

@@ -4,6 +4,11 @@
 //! `--watch` the command still runs the workflow to its end, prints the summary, and exits 0 (argo's
 //! `submit` exits 0 once the workflow is accepted); with `--wait` or `--watch` it exits 1 when the run
 //! ends Failed or Error.
+//!
+//! Before the run starts, every step must have somewhere to run ([`crate::engine::plan`]): steps go
+//! here or to the Kubernetes cluster `--executor`, `--kubeconfig`, `--context` and `-n` choose, and a
+//! run with a step that can go nowhere is refused (exit 2, nothing recorded). `--dry-run` prints that
+//! plan and the pods a run would create instead of running ([`crate::cli::dry_run`]).
 
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
@@ -16,7 +21,9 @@ use clap::{Args, ValueEnum};
 use crate::cli::CliError;
 use crate::cli::output::workflow_with_status;
 use crate::cli::tree::{header, icon, tree};
-use crate::engine::{Engine, EngineConfig, EngineError, NodeType, RunOptions, RunState};
+use crate::engine::{Engine, EngineConfig, EngineError, NodeType, RunOptions, RunState, plan};
+use crate::executor::kube::ClusterConfig;
+use crate::executor::route::ExecutorChoice;
 use crate::store::{StopRequest, Store, StoreError};
 
 /// The message of a run stopped with Ctrl-C.
@@ -51,6 +58,10 @@ pub struct SubmitArgs {
     /// Run this template instead of `spec.entrypoint`.
     #[arg(long, value_name = "TEMPLATE")]
     pub entrypoint: Option<String>,
+    /// Check the workflow and print where each step would run, and the pods it would create, instead of
+    /// running it (`-o yaml`, the default, or `-o json`); nothing is recorded and no cluster is contacted.
+    #[arg(long, conflicts_with_all = ["watch", "wait", "log"])]
+    pub dry_run: bool,
     /// How the run is shown.
     #[command(flatten)]
     pub display: DisplayArgs,
@@ -74,6 +85,79 @@ pub struct DisplayArgs {
     /// Leaf steps running at once, at most (default: the CPU count).
     #[arg(long, value_name = "N")]
     pub parallelism: Option<usize>,
+    /// Where the steps run.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Where a run's steps go: here, or to a Kubernetes cluster (found as kubectl finds it).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ClusterArgs {
+    /// Where steps run: `auto` sends steps that ask for a GPU (or other extended resources), a
+    /// nodeSelector or tolerations, and images skiff cannot run, to the cluster; `local` runs every step
+    /// here; `kubernetes` runs every container and script step as a pod. The template annotation
+    /// `skiff.dev/executor: wasm|kubernetes` wins over all three.
+    #[arg(long, value_enum, default_value_t = ExecutorArg::Auto, value_name = "WHERE")]
+    pub executor: ExecutorArg,
+    /// The kubeconfig of the cluster (default: $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The namespace pods are created in (default: the context's, else `default`).
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Option<String>,
+}
+
+impl ClusterArgs {
+    /// The cluster the flags name; `None` when none is given (kubectl's defaults).
+    pub fn cluster(&self) -> Option<ClusterConfig> {
+        let config = ClusterConfig {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespace: self.namespace.clone(),
+        };
+        (config != ClusterConfig::default()).then_some(config)
+    }
+
+    /// Whether a cluster is configured: the flags', else kubectl's defaults.
+    pub fn cluster_configured(&self) -> bool {
+        self.cluster().unwrap_or_default().is_configured()
+    }
+}
+
+/// The values of `--executor`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ExecutorArg {
+    /// GPU, node and unknown-image steps to the cluster, the others here.
+    #[default]
+    Auto,
+    /// Every step here.
+    Local,
+    /// Every container and script step as a pod.
+    Kubernetes,
+}
+
+impl ExecutorArg {
+    /// The name, as written on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutorArg::Auto => "auto",
+            ExecutorArg::Local => "local",
+            ExecutorArg::Kubernetes => "kubernetes",
+        }
+    }
+}
+
+impl From<ExecutorArg> for ExecutorChoice {
+    fn from(arg: ExecutorArg) -> Self {
+        match arg {
+            ExecutorArg::Auto => ExecutorChoice::Auto,
+            ExecutorArg::Local => ExecutorChoice::Local,
+            ExecutorArg::Kubernetes => ExecutorChoice::Kubernetes,
+        }
+    }
 }
 
 /// Reads and parses a workflow file.
@@ -174,25 +258,25 @@ pub fn run(args: SubmitArgs, home: PathBuf) -> Result<(), CliError> {
         entrypoint: args.entrypoint.clone(),
         parallelism: args.display.parallelism,
         resume: None,
+        ..RunOptions::default()
     };
+    if args.dry_run {
+        return crate::cli::dry_run::run(&doc, &options, &args.display);
+    }
     run_here(&home, &doc, pipeline.as_ref(), options, &args.display)
 }
 
-/// Runs a checked workflow in this process, recording it in the store under `home`, and reports it as
-/// `display` asks. Ctrl-C stops the run (its exit handler still runs); a second Ctrl-C terminates it.
+/// Checks a workflow as a run would before it starts: the spec's validation, then that every step has
+/// somewhere to run ([`plan::preflight`]).
 ///
 /// # Errors
-/// [`CliError::BadInput`] when the workflow does not pass preflight, [`CliError::RunFailed`] when
-/// waiting on a run that failed, [`CliError::Internal`] when skiff broke.
-pub fn run_here(
-    home: &Path,
+/// [`CliError::BadInput`] with every problem found, one per line.
+pub fn check(
     doc: &Document,
-    pipeline: Option<&kfp::Translation>,
-    options: RunOptions,
-    display: &DisplayArgs,
+    options: &RunOptions,
+    cluster_configured: bool,
 ) -> Result<(), CliError> {
-    let args = display;
-    crate::engine::preflight(doc, &options).map_err(|errors| {
+    crate::engine::preflight(doc, options).map_err(|errors| {
         CliError::BadInput(
             errors
                 .iter()
@@ -201,6 +285,34 @@ pub fn run_here(
                 .join("\n"),
         )
     })?;
+    let placements = plan::plan(
+        &doc.workflow,
+        options.entrypoint.as_deref(),
+        options.executor,
+        cluster_configured,
+    );
+    plan::preflight(&placements, cluster_configured)
+        .map_err(|message| CliError::BadInput(format!("{}: {message}", doc.file.display())))
+}
+
+/// Runs a checked workflow in this process, recording it in the store under `home`, and reports it as
+/// `display` asks. Ctrl-C stops the run (its exit handler still runs); a second Ctrl-C terminates it.
+/// The executor and the cluster come from `display.cluster`.
+///
+/// # Errors
+/// [`CliError::BadInput`] when the workflow does not pass preflight (nothing runs, nothing is recorded),
+/// [`CliError::RunFailed`] when waiting on a run that failed, [`CliError::Internal`] when skiff broke.
+pub fn run_here(
+    home: &Path,
+    doc: &Document,
+    pipeline: Option<&kfp::Translation>,
+    mut options: RunOptions,
+    display: &DisplayArgs,
+) -> Result<(), CliError> {
+    let args = display;
+    options.executor = args.cluster.executor.into();
+    options.cluster = args.cluster.cluster();
+    check(doc, &options, args.cluster.cluster_configured())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -9,6 +9,7 @@
 //! a dag as `assessDAGPhase` decides; the run takes its entrypoint's phase, then runs `spec.onExit` with
 //! `workflow.status` and `workflow.failures` set, and fails if the exit handler fails.
 
+pub mod plan;
 pub mod state;
 
 mod recorder;
@@ -33,7 +34,8 @@ use crate::artifact::ArtifactStore;
 use crate::executor::LocalExecutor;
 use crate::executor::StopSignal;
 use crate::executor::python::PythonSetup;
-use crate::executor::route::{ImageKind, image_kind};
+use crate::executor::kube::{ClusterConfig, KubeExecutor};
+use crate::executor::route::{ExecutorChoice, ImageKind, Placement, image_kind, place};
 use crate::executor::wasm::{WasmConfig, WasmError, WasmRuntime};
 use crate::spec::{
     Document, LifecycleHook, NodePhase, SpecError, TemplateKind, ValidateOptions, YamlPath,
@@ -104,6 +106,10 @@ pub struct RunOptions {
     pub parallelism: Option<usize>,
     /// Takes up a recorded run again (`skiff retry`, `skiff resubmit --memoized`).
     pub resume: Option<Resume>,
+    /// `--executor`: where steps run.
+    pub executor: ExecutorChoice,
+    /// The cluster pod steps go to (`--kubeconfig`, `--context`, `-n`); `None`: kubectl's defaults.
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// Runs workflows. One engine serves many runs; its wasm runtime and compiled modules are shared.
@@ -112,6 +118,8 @@ pub struct Engine {
     executor: Arc<LocalExecutor>,
     config: EngineConfig,
     store: Option<PathBuf>,
+    /// A client for pod steps, given by the caller.
+    kube: Option<KubeExecutor>,
 }
 
 /// A started run.
@@ -177,11 +185,26 @@ pub fn stop_message(request: StopRequest) -> String {
 }
 
 /// Checks a workflow before anything runs: the spec's validation, then that every container and script step
-/// has an executor here. Errors point at the file, line and column.
+/// has somewhere to run (see [`crate::executor::route::place`]): here, or on the cluster when one is
+/// configured (`options.cluster`, or kubectl's defaults). Errors point at the file, line and column.
 ///
 /// # Errors
 /// Every problem found.
 pub fn preflight(doc: &Document, options: &RunOptions) -> Result<(), Vec<SpecError>> {
+    let cluster = options.cluster.clone().unwrap_or_default().is_configured();
+    preflight_for(doc, options, cluster)
+}
+
+/// [`preflight`], with whether a cluster is there said by the caller (`skiff lint` checks a file as if
+/// there were one).
+///
+/// # Errors
+/// Every problem found.
+pub fn preflight_for(
+    doc: &Document,
+    options: &RunOptions,
+    cluster: bool,
+) -> Result<(), Vec<SpecError>> {
     let opts = ValidateOptions {
         entrypoint: options.entrypoint.clone(),
         supplied_parameters: options.parameters.iter().map(|(n, _)| n.clone()).collect(),
@@ -195,14 +218,14 @@ pub fn preflight(doc: &Document, options: &RunOptions) -> Result<(), Vec<SpecErr
             TemplateKind::Script(s) => (&s.container.image, "script"),
             _ => continue,
         };
-        if image_kind(image) == ImageKind::Unknown {
-            let path = YamlPath::root()
-                .key("spec")
-                .key("templates")
-                .index(i)
-                .key(field)
-                .key("image");
-            errors.push(
+        let path = YamlPath::root()
+            .key("spec")
+            .key("templates")
+            .index(i)
+            .key(field)
+            .key("image");
+        match place(t, options.executor, cluster) {
+            Placement::Local if image_kind(image) == ImageKind::Unknown => errors.push(
                 SpecError::new(
                     doc.locate(&path),
                     format!(
@@ -213,7 +236,24 @@ pub fn preflight(doc: &Document, options: &RunOptions) -> Result<(), Vec<SpecErr
                 .with_help(
                     "locally skiff runs busybox, alpine, argoproj/argosay, docker/whalesay and python images, and `wasm:` templates; for another image, run the step on a cluster (annotation skiff.dev/executor: kubernetes, with a kubeconfig)",
                 ),
-            );
+            ),
+            Placement::Local => {}
+            Placement::Kubernetes { reason } if !cluster => errors.push(
+                SpecError::new(
+                    doc.locate(&path),
+                    format!(
+                        "template '{}' runs as a pod ({reason}), and no cluster is configured",
+                        t.name
+                    ),
+                )
+                .with_help(
+                    "point KUBECONFIG (or --kubeconfig) at a cluster, or run it here with --executor local (or the annotation skiff.dev/executor: wasm)",
+                ),
+            ),
+            Placement::Kubernetes { .. } => {}
+            Placement::Nowhere { message } => {
+                errors.push(SpecError::new(doc.locate(&path), message));
+            }
         }
     }
     if errors.is_empty() {
@@ -279,7 +319,19 @@ impl Engine {
             )),
             config,
             store: None,
+            kube: None,
         })
+    }
+
+    /// Creates pod steps through `client` in `namespace` instead of the cluster of the run's
+    /// [`RunOptions::cluster`] (an API server of the caller's, or a mocked one in tests).
+    pub fn with_kube_client(mut self, client: kube::Client, namespace: &str) -> Self {
+        self.kube = Some(KubeExecutor::new(
+            client,
+            namespace.to_string(),
+            self.executor.artifacts().clone(),
+        ));
+        self
     }
 
     /// Records every run in the database at `path` (see [`crate::store`]): the run, its nodes as they
@@ -303,7 +355,13 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Invalid`] when [`preflight`] finds problems: nothing ran.
     pub fn start(&self, doc: &Document, options: RunOptions) -> Result<RunHandle, EngineError> {
-        preflight(doc, &options).map_err(EngineError::Invalid)?;
+        let cluster = self.kube.is_some()
+            || options
+                .cluster
+                .clone()
+                .unwrap_or_default()
+                .is_configured();
+        preflight_for(doc, &options, cluster).map_err(EngineError::Invalid)?;
         let wf = &doc.workflow;
         let retry = options.resume.as_ref().filter(|r| r.retry);
         let name = match (retry, &wf.metadata.name, &wf.metadata.generate_name) {
@@ -414,7 +472,20 @@ impl Engine {
             .parent()
             .map(|p| p.to_path_buf())
             .unwrap_or_default();
+        let cluster = options
+            .cluster
+            .clone()
+            .unwrap_or_default();
+        let kube = match &self.kube {
+            Some(kube) => tokio::sync::OnceCell::new_with(Some(Ok(kube.clone()))),
+            None => tokio::sync::OnceCell::new(),
+        };
+        let cluster = (cluster.is_configured() || self.kube.is_some()).then_some(cluster);
         let ctx = Arc::new(Ctx {
+            executor_choice: options.executor,
+            cluster,
+            kube,
+            spec: Arc::new(wf.spec.clone()),
             run_name: name.clone(),
             templates,
             base_dir,

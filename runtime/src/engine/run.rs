@@ -20,7 +20,12 @@ use crate::engine::recorder::Recorder;
 use crate::engine::scope::{Frame, Scope};
 use crate::engine::state::{Memoization, NodeOutputs, NodeStatus, NodeType, RunState, node_id};
 use crate::executor::python::PACKAGES_ANNOTATION;
-use crate::executor::route::{ImageKind, SCRIPT_PATH, image_kind, toolbox_argv};
+use crate::executor::kube::{
+    ClusterConfig, DEFAULT_WAIT_IMAGE, KubeExecutor, PodGc, PodInput, PodPlan, PodRun, pod_manifests,
+};
+use crate::executor::route::{
+    ExecutorChoice, ImageKind, Placement, SCRIPT_PATH, image_kind, place, toolbox_argv,
+};
 use crate::executor::{
     LocalExecutor, LogSink, OutputArtifact, OutputParameter, Program, StepOutcome, StepRequest,
     StopSignal,
@@ -30,7 +35,7 @@ use crate::expr::items::{loop_node_suffix, param_items, sequence_items};
 use crate::expr::{eval_when, substitute, substitute_lenient};
 use crate::spec::{
     Arguments, Container, ContinueOn, DagTask, LifecycleHook, NodePhase, Sequence, Template,
-    TemplateKind, WorkflowStep, parse_duration,
+    TemplateKind, WorkflowSpec, WorkflowStep, parse_duration,
 };
 use crate::store::{Memo, StopRequest, Store};
 
@@ -67,6 +72,14 @@ pub(crate) struct Ctx {
     pub(crate) stop: Arc<watch::Sender<Option<(StopRequest, String)>>>,
     /// Nodes of a recorded run to put back instead of running them, by node name.
     pub(crate) prior: HashMap<String, Vec<NodeStatus>>,
+    /// `--executor`: where steps go.
+    pub(crate) executor_choice: ExecutorChoice,
+    /// The cluster pod steps go to, when one is configured.
+    pub(crate) cluster: Option<ClusterConfig>,
+    /// The kubernetes executor, made for the first pod step.
+    pub(crate) kube: tokio::sync::OnceCell<Result<KubeExecutor, String>>,
+    /// The workflow's spec: the pod-level settings of pod steps.
+    pub(crate) spec: Arc<WorkflowSpec>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -164,6 +177,24 @@ impl Invocation {
 }
 
 impl Ctx {
+    /// The kubernetes executor, connected on first use.
+    async fn kube_executor(&self) -> Result<KubeExecutor, String> {
+        self.kube
+            .get_or_init(|| async {
+                let cluster = self.cluster.clone().ok_or_else(|| {
+                    "this step runs as a pod, and no cluster is configured: point KUBECONFIG (or --kubeconfig) at a cluster, or run it here with --executor local".to_string()
+                })?;
+                let (client, namespace) = cluster.client().await.map_err(|e| e.to_string())?;
+                Ok(KubeExecutor::new(
+                    client,
+                    namespace,
+                    self.executor.artifacts().clone(),
+                ))
+            })
+            .await
+            .clone()
+    }
+
     fn changed(&self) {
         self.notify.send_modify(|v| *v += 1);
     }
@@ -1072,6 +1103,93 @@ fn step_request(
         }
         _ => return Err("not a leaf template".to_string()),
     };
+    let timeout = step_timeout(ctx, template)?;
+    let memory_limit = resources
+        .and_then(|r| r.limits.get("memory"))
+        .and_then(|m| parse_memory(m));
+    Ok(StepRequest {
+        run: ctx.run_name.clone(),
+        node_id: id.to_string(),
+        program,
+        env,
+        files,
+        input_artifacts: input_artifacts(template, scope),
+        output_parameters: output_parameters(template),
+        output_artifacts: output_artifacts(template),
+        timeout,
+        memory_limit,
+        stop: None,
+        log_sink: None,
+    })
+}
+
+/// The pod a leaf placed on the cluster becomes.
+fn pod_run(
+    ctx: &Ctx,
+    id: &str,
+    node_name: &str,
+    template: &Template,
+    scope: &Scope,
+    namespace: &str,
+) -> Result<PodRun, String> {
+    let mut inputs = Vec::new();
+    if let Some(script) = &template.script {
+        inputs.push(PodInput {
+            path: SCRIPT_PATH.to_string(),
+            data: script.source.clone().into_bytes(),
+            is_dir: false,
+        });
+    }
+    for (stored, path) in input_artifacts(template, scope) {
+        let read = |e: std::io::Error| {
+            format!(
+                "cannot read input artifact for {path} from {}: {e}",
+                stored.display()
+            )
+        };
+        let (data, is_dir) = if stored.is_dir() {
+            let mut tar = tar::Builder::new(Vec::new());
+            tar.follow_symlinks(false);
+            tar.append_dir_all(".", &stored).map_err(read)?;
+            (tar.into_inner().map_err(read)?, true)
+        } else {
+            (std::fs::read(&stored).map_err(read)?, false)
+        };
+        inputs.push(PodInput { path, data, is_dir });
+    }
+    let output_parameters = output_parameters(template);
+    let output_artifacts = output_artifacts(template);
+    let timeout = step_timeout(ctx, template)?;
+    let wait_image =
+        std::env::var("SKIFF_WAIT_IMAGE").unwrap_or_else(|_| DEFAULT_WAIT_IMAGE.to_string());
+    let manifests = pod_manifests(&PodPlan {
+        run: &ctx.run_name,
+        node_id: id,
+        node_name,
+        namespace,
+        template,
+        workflow: &ctx.spec,
+        inputs: &inputs,
+        output_parameters: &output_parameters,
+        output_artifacts: &output_artifacts,
+        active_deadline_seconds: timeout.map(|t| t.as_secs().max(1) as i64),
+        wait_image: &wait_image,
+    })?;
+    Ok(PodRun {
+        run: ctx.run_name.clone(),
+        node_id: id.to_string(),
+        manifests,
+        output_parameters,
+        output_artifacts,
+        timeout,
+        stop: None,
+        log_sink: None,
+        gc: PodGc::from_spec(ctx.spec.pod_gc.as_ref()),
+    })
+}
+
+/// A leaf's wall-time limit: its `timeout`, its `activeDeadlineSeconds`, and what is left of the run's.
+fn step_timeout(ctx: &Ctx, template: &Template) -> Result<Option<Duration>, String> {
     let mut timeout = None;
     if let Some(t) = &template.timeout {
         timeout = Some(parse_duration(t).map_err(|e| format!("timeout '{t}': {e}"))?);
@@ -1087,9 +1205,11 @@ fn step_request(
     if let Some(left) = ctx.remaining() {
         timeout = Some(timeout.map_or(left, |t| t.min(left)));
     }
-    let memory_limit = resources
-        .and_then(|r| r.limits.get("memory"))
-        .and_then(|m| parse_memory(m));
+    Ok(timeout)
+}
+
+/// A leaf's input artifacts: (where they are stored, path inside the step).
+fn input_artifacts(template: &Template, scope: &Scope) -> Vec<(PathBuf, String)> {
     let mut input_artifacts = Vec::new();
     for a in &template.inputs.artifacts {
         if let (Some(stored), Some(path)) = (
@@ -1099,7 +1219,12 @@ fn step_request(
             input_artifacts.push((stored.clone(), path.clone()));
         }
     }
-    let output_parameters = template
+    input_artifacts
+}
+
+/// A leaf's output parameters read from files.
+fn output_parameters(template: &Template) -> Vec<OutputParameter> {
+    template
         .outputs
         .parameters
         .iter()
@@ -1111,8 +1236,12 @@ fn step_request(
                 default: vf.default.clone(),
             })
         })
-        .collect();
-    let output_artifacts = template
+        .collect()
+}
+
+/// A leaf's output artifacts.
+fn output_artifacts(template: &Template) -> Vec<OutputArtifact> {
+    template
         .outputs
         .artifacts
         .iter()
@@ -1123,21 +1252,7 @@ fn step_request(
                 optional: a.optional,
             })
         })
-        .collect();
-    Ok(StepRequest {
-        run: ctx.run_name.clone(),
-        node_id: id.to_string(),
-        program,
-        env,
-        files,
-        input_artifacts,
-        output_parameters,
-        output_artifacts,
-        timeout,
-        memory_limit,
-        stop: None,
-        log_sink: None,
-    })
+        .collect()
 }
 
 /// The environment variable a wasm template's input parameter reaches the module through:
@@ -1185,15 +1300,22 @@ async fn execute_leaf(ctx: Arc<Ctx>, call: Call, scope: Scope, attempt: Option<u
         Ok(t) => t,
         Err(message) => return ctx.error_node(&id, message),
     };
-    let mut request = match step_request(&ctx, &id, &resolved, &scope) {
-        Ok(r) => r,
-        Err(message) => return ctx.error_node(&id, message),
-    };
-    request.stop = Some(ctx.stop_signal());
-    if let Some(recorder) = ctx.recorder.clone() {
+    let sink = ctx.recorder.clone().map(|recorder| {
         let node = id.clone();
-        request.log_sink = Some(LogSink::new(move |bytes: &[u8]| recorder.log(&node, bytes)));
-    }
+        LogSink::new(move |bytes: &[u8]| recorder.log(&node, bytes))
+    });
+    let placement = place(&resolved, ctx.executor_choice, ctx.cluster.is_some());
+    let request = if matches!(placement, Placement::Kubernetes { .. }) {
+        None
+    } else {
+        let mut request = match step_request(&ctx, &id, &resolved, &scope) {
+            Ok(r) => r,
+            Err(message) => return ctx.error_node(&id, message),
+        };
+        request.stop = Some(ctx.stop_signal());
+        request.log_sink = sink.clone();
+        Some(request)
+    };
     let Ok(_permit) = ctx.slots.clone().acquire_owned().await else {
         return ctx.error_node(&id, "the run was stopped".into());
     };
@@ -1201,17 +1323,36 @@ async fn execute_leaf(ctx: Arc<Ctx>, call: Call, scope: Scope, attempt: Option<u
         n.phase = NodePhase::Running;
         n.started_at = Some(SystemTime::now());
     });
-    let executor = ctx.executor.clone();
     let started = Instant::now();
-    let mut outcome = run_blocking(move || executor.run(&request))
-        .await
-        .unwrap_or_else(|panic| StepOutcome {
-            phase: NodePhase::Error,
-            message: Some(format!("the step's executor panicked: {panic}")),
-            log: Vec::new(),
-            outputs: NodeOutputs::default(),
-            executor: "none",
-        });
+    let mut outcome = match request {
+        Some(request) => {
+            let executor = ctx.executor.clone();
+            run_blocking(move || executor.run(&request))
+                .await
+                .unwrap_or_else(|panic| StepOutcome {
+                    phase: NodePhase::Error,
+                    message: Some(format!("the step's executor panicked: {panic}")),
+                    log: Vec::new(),
+                    outputs: NodeOutputs::default(),
+                    executor: "none",
+                })
+        }
+        None => {
+            let pod = match ctx.kube_executor().await {
+                Ok(kube) => pod_run(&ctx, &id, &call.node_name, &resolved, &scope, kube.namespace())
+                    .map(|run| (kube, run)),
+                Err(message) => Err(message),
+            };
+            match pod {
+                Ok((kube, mut run)) => {
+                    run.stop = Some(ctx.stop_signal());
+                    run.log_sink = sink;
+                    kube.run(run).await
+                }
+                Err(message) => return ctx.error_node(&id, message),
+            }
+        }
+    };
     if let Some(metrics) = leaf_metrics(&ctx, &template, &scope, &outcome, started.elapsed()) {
         outcome
             .outputs

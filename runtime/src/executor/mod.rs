@@ -4,9 +4,11 @@
 //! - [`guests`]: the wasm programs skiff ships (the toolbox), built by `build.rs` and embedded;
 //! - [`python`]: python steps, in CPython compiled to wasm;
 //! - [`route`]: which executor runs a template, and the argv an image would start with;
-//! - [`local`]: a leaf step from sandbox root to collected outputs.
+//! - [`local`]: a leaf step from sandbox root to collected outputs;
+//! - [`kube`]: a leaf step as a pod on a cluster.
 
 pub mod guests;
+pub mod kube;
 pub mod local;
 pub mod python;
 pub mod route;

@@ -5,6 +5,8 @@
 //! the argv the image's entrypoint and the template's `command`/`args` would give. `python` images belong to
 //! the python executor. Any other image has nowhere to run locally.
 
+use crate::spec::Template;
+
 /// Images whose programs the toolbox provides, by repository name (registry and tag stripped).
 pub const TOOLBOX_IMAGES: &[&str] = &["busybox", "alpine", "argoproj/argosay", "docker/whalesay"];
 
@@ -111,6 +113,133 @@ pub fn toolbox_argv(
         *first = tool_name(first);
     }
     argv
+}
+
+/// `--executor`: where a run's steps go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ExecutorChoice {
+    /// DESIGN.md's rules: cluster-only asks (extended resources, `nodeSelector`, `tolerations`) go to
+    /// Kubernetes, known images and `wasm:` templates run here, other images go to the cluster when one is
+    /// configured.
+    #[default]
+    Auto,
+    /// Every step here; cluster-only asks are ignored (a GPU step runs on the CPU).
+    Local,
+    /// Every `container` and `script` step as a pod; `wasm:` templates still run here.
+    Kubernetes,
+}
+
+/// Where one template's steps run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// Here, in wasm (the toolbox, python, or a user's module).
+    Local,
+    /// As a pod; `reason` says why, for `--dry-run` and errors.
+    Kubernetes {
+        /// Why the step goes to the cluster.
+        reason: String,
+    },
+    /// Nowhere: the message names the template, the image and the ways out.
+    Nowhere {
+        /// Why, and what to do.
+        message: String,
+    },
+}
+
+/// Resources a local sandbox can honour (or ignore); any other is an extended resource (`nvidia.com/gpu`).
+const LOCAL_RESOURCES: &[&str] = &["cpu", "memory", "ephemeral-storage"];
+
+/// Where `template`'s steps run. Only leaf templates (`container`, `script`, `wasm`) are placed; others
+/// are `Local` (they run in the scheduler). `cluster` says whether a cluster is configured.
+///
+/// In order: the template's `skiff.dev/executor` annotation (`kubernetes`, or `local`/`wasm`), then
+/// `--executor local|kubernetes`, then (`auto`) extended resources, `nodeSelector` and `tolerations` send
+/// it to the cluster, a `wasm:` template or a known image stays here, and any other image goes to the
+/// cluster if there is one.
+pub fn place(template: &Template, choice: ExecutorChoice, cluster: bool) -> Placement {
+    let container = match (&template.container, &template.script) {
+        (Some(c), _) => c,
+        (None, Some(s)) => &s.container,
+        (None, None) => return Placement::Local,
+    };
+    let annotation = template
+        .metadata
+        .annotations
+        .get(super::kube::EXECUTOR_ANNOTATION)
+        .map(|a| a.trim().to_ascii_lowercase());
+    match annotation.as_deref() {
+        Some("kubernetes") => {
+            return Placement::Kubernetes {
+                reason: format!("annotation {}", super::kube::EXECUTOR_ANNOTATION),
+            };
+        }
+        Some("local" | "wasm") => return Placement::Local,
+        Some(other) => {
+            return Placement::Nowhere {
+                message: format!(
+                    "template '{}' has annotation {}: {other}, which is not an executor: use kubernetes or wasm",
+                    template.name,
+                    super::kube::EXECUTOR_ANNOTATION
+                ),
+            };
+        }
+        None => {}
+    }
+    match choice {
+        ExecutorChoice::Local => return Placement::Local,
+        ExecutorChoice::Kubernetes => {
+            return Placement::Kubernetes {
+                reason: "--executor kubernetes".to_string(),
+            };
+        }
+        ExecutorChoice::Auto => {}
+    }
+    if let Some(r) = &container.resources {
+        let extended = r
+            .limits
+            .keys()
+            .chain(r.requests.keys())
+            .find(|k| !LOCAL_RESOURCES.contains(&k.as_str()));
+        if let Some(k) = extended {
+            return Placement::Kubernetes {
+                reason: format!("asks for {k}"),
+            };
+        }
+    }
+    let set = |v: &Option<serde_yaml::Value>| {
+        v.as_ref().is_some_and(|v| match v {
+            serde_yaml::Value::Null => false,
+            serde_yaml::Value::Mapping(m) => !m.is_empty(),
+            serde_yaml::Value::Sequence(s) => !s.is_empty(),
+            _ => true,
+        })
+    };
+    if set(&template.node_selector) {
+        return Placement::Kubernetes {
+            reason: "has a nodeSelector".to_string(),
+        };
+    }
+    if set(&template.tolerations) {
+        return Placement::Kubernetes {
+            reason: "has tolerations".to_string(),
+        };
+    }
+    if image_kind(&container.image) != ImageKind::Unknown {
+        return Placement::Local;
+    }
+    if cluster {
+        return Placement::Kubernetes {
+            reason: format!("image {} has no local executor", container.image),
+        };
+    }
+    Placement::Nowhere {
+        message: format!(
+            "template '{}' runs on image '{}', which has no local executor and no cluster is configured: give the template the annotation {}: kubernetes and point KUBECONFIG at a cluster, or use an image skiff runs locally (busybox, alpine, argoproj/argosay, docker/whalesay, python)",
+            template.name,
+            container.image,
+            super::kube::EXECUTOR_ANNOTATION
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,631 @@
+//! The executor against a mocked API server (tower-test): every request is answered by [`Fake`], which
+//! plays a cluster's part from a script, and records what it was asked.
+
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use http::{Method, Request, Response, StatusCode};
+use kube::client::Body;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::executor::kube::pod::{PodInput, PodPlan, pod_manifests};
+use crate::spec::{Template, WorkflowSpec};
+
+const NS: &str = "ml";
+const POD: &str = "train-run-123";
+
+/// A cluster's answers, and what it was asked.
+#[derive(Default)]
+struct Fake {
+    /// Pod states returned by successive reads (the last one repeats).
+    states: Vec<Value>,
+    reads: usize,
+    main_log: String,
+    /// The wait container's log; `None`: an empty log.
+    wait_log: Option<String>,
+    /// An error for creating the pod: (code, reason).
+    create_error: Option<(u16, &'static str)>,
+    /// An error for reading the pod.
+    get_error: Option<(u16, &'static str)>,
+    /// What was asked, in order: "METHOD path?query".
+    calls: Vec<String>,
+    created_pod: Option<Value>,
+    created_map: Option<Value>,
+}
+
+fn status_body(code: u16, reason: &str, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "kind": "Status", "apiVersion": "v1", "status": "Failure",
+        "message": message, "reason": reason, "code": code
+    }))
+    .unwrap()
+}
+
+fn respond(code: u16, body: Vec<u8>) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::from_u16(code).unwrap())
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn pod_with(state: &Value) -> Value {
+    let mut pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": POD, "namespace": NS},
+        "status": state.clone(),
+    });
+    pod["status"]["phase"] = state
+        .get("phase")
+        .cloned()
+        .unwrap_or_else(|| json!("Running"));
+    pod
+}
+
+/// Whether `path` reads one pod (not a subresource).
+fn is_pod(path: &str, pods: &str) -> bool {
+    path.strip_prefix(pods)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+}
+
+async fn serve(
+    mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>,
+    fake: Arc<Mutex<Fake>>,
+) {
+    while let Some((request, send)) = handle.next_request().await {
+        let (parts, body) = request.into_parts();
+        let body = body.collect_bytes().await.unwrap();
+        let path = parts.uri.path().to_string();
+        let query = parts.uri.query().unwrap_or("").to_string();
+        let mut f = fake.lock().unwrap();
+        f.calls.push(format!("{} {path}?{query}", parts.method));
+        let pods = format!("/api/v1/namespaces/{NS}/pods");
+        let maps = format!("/api/v1/namespaces/{NS}/configmaps");
+        let response = match (&parts.method, path.as_str()) {
+            (&Method::POST, p) if p == maps => {
+                f.created_map = Some(serde_json::from_slice(&body).unwrap());
+                respond(201, body.to_vec())
+            }
+            (&Method::POST, p) if p == pods => match f.create_error {
+                Some((code, reason)) => respond(code, status_body(code, reason, "told to fail")),
+                None => {
+                    f.created_pod = Some(serde_json::from_slice(&body).unwrap());
+                    respond(201, body.to_vec())
+                }
+            },
+            (&Method::GET, p) if is_pod(p, &pods) => match f.get_error {
+                Some((code, reason)) => respond(code, status_body(code, reason, "told to fail")),
+                None => {
+                    let i = f.reads.min(f.states.len() - 1);
+                    f.reads += 1;
+                    let pod = pod_with(&f.states[i]);
+                    respond(200, serde_json::to_vec(&pod).unwrap())
+                }
+            },
+            (&Method::GET, p) if p.starts_with(&pods) && p.ends_with("/log") => {
+                let text = if query.contains("container=wait") {
+                    f.wait_log.clone().unwrap_or_default()
+                } else {
+                    f.main_log.clone()
+                };
+                Response::builder()
+                    .status(200)
+                    .body(Body::from(text.into_bytes()))
+                    .unwrap()
+            }
+            (&Method::DELETE, p) if is_pod(p, &pods) => {
+                respond(200, serde_json::to_vec(&pod_with(&json!({}))).unwrap())
+            }
+            (&Method::DELETE, p) if p.starts_with(&maps) => respond(
+                200,
+                serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}))
+                    .unwrap(),
+            ),
+            _ => respond(404, status_body(404, "NotFound", "no such path in the fake")),
+        };
+        drop(f);
+        send.send_response(response);
+    }
+}
+
+fn executor(fake: &Arc<Mutex<Fake>>, artifacts: &Path) -> KubeExecutor {
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    tokio::spawn(serve(handle, fake.clone()));
+    let client = kube::Client::new(service, NS);
+    let mut exec = KubeExecutor::new(client, NS.to_string(), ArtifactStore::new(artifacts));
+    exec.poll = Duration::from_millis(5);
+    exec.pending_timeout = Duration::from_millis(200);
+    exec.collect_timeout = Duration::from_secs(2);
+    exec
+}
+
+fn pending(reason: &str, message: &str) -> Value {
+    json!({"phase": "Pending", "containerStatuses": [
+        {"name": "main", "ready": false, "restartCount": 0, "image": "x", "imageID": "",
+         "state": {"waiting": {"reason": reason, "message": message}}}
+    ]})
+}
+
+fn running() -> Value {
+    json!({"phase": "Running", "containerStatuses": [
+        {"name": "main", "ready": true, "restartCount": 0, "image": "x", "imageID": "",
+         "state": {"running": {"startedAt": "2026-12-06T10:00:00Z"}}}
+    ]})
+}
+
+fn ended(code: i32, reason: &str) -> Value {
+    let phase = if code == 0 { "Succeeded" } else { "Failed" };
+    json!({"phase": phase, "containerStatuses": [
+        {"name": "main", "ready": false, "restartCount": 0, "image": "x", "imageID": "",
+         "state": {"terminated": {"exitCode": code, "reason": reason}}}
+    ]})
+}
+
+/// The wait sidecar's log: a base64 tar of the wrapper's files, wrapped at 76 columns as `base64` does.
+fn wait_log(files: &[(&str, &[u8])]) -> String {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, format!("./{name}"), *data)
+            .unwrap();
+    }
+    let tar = builder.into_inner().unwrap();
+    let text = base64::engine::general_purpose::STANDARD.encode(tar);
+    text.as_bytes()
+        .chunks(76)
+        .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
+        .collect()
+}
+
+fn artifact_tar(top: &str, content: &[u8]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder.append_data(&mut header, top, content).unwrap();
+    builder.into_inner().unwrap()
+}
+
+fn bare_manifests() -> PodManifests {
+    let pod: Pod = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": POD, "namespace": NS},
+        "spec": {"containers": [{"name": "main", "image": "pytorch/pytorch"}]}
+    }))
+    .unwrap();
+    PodManifests { pod, inputs: None }
+}
+
+fn step(manifests: PodManifests) -> PodRun {
+    PodRun {
+        run: "run".to_string(),
+        node_id: POD.to_string(),
+        manifests,
+        output_parameters: vec![OutputParameter {
+            name: "accuracy".to_string(),
+            path: "/tmp/accuracy".to_string(),
+            default: None,
+        }],
+        output_artifacts: vec![OutputArtifact {
+            name: "model".to_string(),
+            path: "/out/model.pt".to_string(),
+            optional: false,
+        }],
+        timeout: None,
+        stop: None,
+        log_sink: None,
+        gc: PodGc::Always,
+    }
+}
+
+fn succeeded_fake() -> Fake {
+    let model = artifact_tar("model.pt", b"weights");
+    Fake {
+        states: vec![
+            pending("ContainerCreating", ""),
+            running(),
+            running(),
+            ended(0, "Completed"),
+        ],
+        main_log: "epoch 1 loss 0.5\nepoch 2 loss 0.1\n".to_string(),
+        wait_log: Some(wait_log(&[
+            ("stdout", b"epoch 1 loss 0.5\nepoch 2 loss 0.1\n"),
+            ("exit", b"0\n"),
+            ("p0", b"0.97\n"),
+            ("a0.tar", &model),
+        ])),
+        ..Fake::default()
+    }
+}
+
+#[tokio::test]
+async fn a_gpu_step_runs_as_a_pod_from_pending_to_succeeded_with_its_outputs() {
+    let template: Template = serde_yaml::from_str(
+        "name: train
+inputs:
+  artifacts: [{name: data, path: /data/train.csv}]
+outputs:
+  parameters: [{name: accuracy, valueFrom: {path: /tmp/accuracy}}]
+  artifacts: [{name: model, path: /out/model.pt}]
+nodeSelector: {accelerator: nvidia-a100}
+tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
+container:
+  image: pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+  command: [python, -c, 'print(1)']
+  resources: {limits: {nvidia.com/gpu: 1, memory: 8Gi}}
+",
+    )
+    .unwrap();
+    let workflow: WorkflowSpec = serde_yaml::from_str("serviceAccountName: trainer\ntemplates: []").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Mutex::new(succeeded_fake()));
+    let exec = executor(&fake, dir.path());
+    let run = step(bare_manifests());
+    let inputs = [PodInput {
+        path: "/data/train.csv".to_string(),
+        data: b"x,y\n1,2\n".to_vec(),
+        is_dir: false,
+    }];
+    let manifests = pod_manifests(&PodPlan {
+        run: "run",
+        node_id: POD,
+        node_name: "run.train",
+        namespace: NS,
+        template: &template,
+        workflow: &workflow,
+        inputs: &inputs,
+        output_parameters: &run.output_parameters,
+        output_artifacts: &run.output_artifacts,
+        active_deadline_seconds: Some(3600),
+        wait_image: "busybox:1.36",
+    })
+    .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink_seen = seen.clone();
+    let run = PodRun {
+        manifests,
+        log_sink: Some(LogSink::new(move |b: &[u8]| sink_seen.lock().unwrap().extend_from_slice(b))),
+        ..run
+    };
+    let out = exec.run(run).await;
+    assert_eq!(out.phase, NodePhase::Succeeded, "{:?}", out.message);
+    assert_eq!(out.executor, "kubernetes");
+    assert_eq!(out.outputs.exit_code, Some(0));
+    assert_eq!(out.outputs.result.as_deref(), Some("epoch 1 loss 0.5\nepoch 2 loss 0.1"));
+    assert_eq!(out.outputs.parameters, vec![("accuracy".to_string(), "0.97".to_string())]);
+    let (name, stored) = &out.outputs.artifacts[0];
+    assert_eq!(name, "model");
+    assert_eq!(std::fs::read(stored).unwrap(), b"weights");
+    assert!(stored.starts_with(dir.path().join("run").join(POD)));
+    // The log streamed through the sink as it came, and is the step's log.
+    assert_eq!(seen.lock().unwrap().as_slice(), b"epoch 1 loss 0.5\nepoch 2 loss 0.1\n");
+    assert_eq!(out.log, b"epoch 1 loss 0.5\nepoch 2 loss 0.1\n");
+
+    let f = fake.lock().unwrap();
+    let pod = f.created_pod.clone().unwrap();
+    let main = &pod["spec"]["containers"][0];
+    assert_eq!(main["name"], "main");
+    assert_eq!(main["resources"]["limits"]["nvidia.com/gpu"], "1");
+    assert_eq!(pod["spec"]["nodeSelector"]["accelerator"], "nvidia-a100");
+    assert_eq!(pod["spec"]["tolerations"][0]["key"], "nvidia.com/gpu");
+    assert_eq!(pod["spec"]["serviceAccountName"], "trainer");
+    assert_eq!(pod["spec"]["restartPolicy"], "Never");
+    assert_eq!(pod["spec"]["activeDeadlineSeconds"], 3600);
+    assert_eq!(pod["metadata"]["labels"]["workflows.argoproj.io/workflow"], "run");
+    let map = f.created_map.clone().unwrap();
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(map["binaryData"]["i0"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(data, b"x,y\n1,2\n");
+    // Created, followed from Pending, log read once running, outputs read, then both deleted.
+    let calls: Vec<&str> = f.calls.iter().map(String::as_str).collect();
+    let pos = |prefix: &str| calls.iter().position(|c| c.starts_with(prefix)).unwrap_or(usize::MAX);
+    assert!(pos("POST /api/v1/namespaces/ml/configmaps") < pos("POST /api/v1/namespaces/ml/pods"));
+    let main_log = calls
+        .iter()
+        .position(|c| c.contains("/log?") && c.contains("container=main"))
+        .unwrap();
+    let reads_before_log = calls[..main_log]
+        .iter()
+        .filter(|c| c.starts_with(&format!("GET /api/v1/namespaces/ml/pods/{POD}?")))
+        .count();
+    assert_eq!(reads_before_log, 2, "the log is followed from the first read that saw it running: {calls:#?}");
+    assert!(calls.iter().any(|c| c.contains("container=wait")));
+    assert!(calls.iter().any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/pods/{POD}"))));
+    assert!(calls.iter().any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/configmaps/{POD}-inputs"))));
+}
+
+#[tokio::test]
+async fn a_failed_pod_is_a_failed_step_with_its_exit_code_and_is_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![running(), ended(2, "Error")],
+        main_log: "Traceback: boom\n".to_string(),
+        wait_log: Some(wait_log(&[("stdout", b""), ("exit", b"2\n")])),
+        ..Fake::default()
+    }));
+    let exec = executor(&fake, dir.path());
+    let mut run = step(bare_manifests());
+    run.output_parameters[0].default = Some("0".to_string());
+    run.output_artifacts[0].optional = true;
+    let out = exec.run(run).await;
+    assert_eq!(out.phase, NodePhase::Failed);
+    assert_eq!(out.message.as_deref(), Some("Error (exit code 2)"));
+    assert_eq!(out.outputs.exit_code, Some(2));
+    assert_eq!(out.outputs.parameters, vec![("accuracy".to_string(), "0".to_string())]);
+    assert!(fake.lock().unwrap().calls.iter().any(|c| c.starts_with("DELETE")));
+}
+
+#[tokio::test]
+async fn an_oom_killed_main_container_says_so_and_a_kept_pod_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![ended(137, "OOMKilled")],
+        ..Fake::default()
+    }));
+    let exec = executor(&fake, dir.path());
+    let mut run = step(bare_manifests());
+    run.gc = PodGc::OnSuccess;
+    let out = exec.run(run).await;
+    assert_eq!(out.phase, NodePhase::Failed);
+    assert_eq!(out.message.as_deref(), Some("OOMKilled (exit code 137)"));
+    assert!(
+        !fake.lock().unwrap().calls.iter().any(|c| c.starts_with("DELETE")),
+        "podGC OnPodSuccess keeps a failed pod"
+    );
+}
+
+#[tokio::test]
+async fn an_image_that_never_pulls_times_out_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![pending(
+            "ImagePullBackOff",
+            "Back-off pulling image \"pytorch/pytorch:nope\"",
+        )],
+        ..Fake::default()
+    }));
+    let exec = executor(&fake, dir.path());
+    let out = exec.run(step(bare_manifests())).await;
+    assert_eq!(out.phase, NodePhase::Failed);
+    let message = out.message.unwrap();
+    assert!(message.starts_with(&format!("pod {POD} did not start within 200ms")), "{message}");
+    assert!(message.contains("ImagePullBackOff: Back-off pulling image"), "{message}");
+    assert!(fake.lock().unwrap().calls.iter().any(|c| c.starts_with("DELETE")), "the pod is cleaned up");
+}
+
+#[tokio::test]
+async fn an_unschedulable_pod_times_out_with_the_schedulers_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![json!({"phase": "Pending", "conditions": [
+            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+             "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}
+        ]})],
+        ..Fake::default()
+    }));
+    let exec = executor(&fake, dir.path());
+    let out = exec.run(step(bare_manifests())).await;
+    let message = out.message.unwrap();
+    assert!(message.contains("Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu."), "{message}");
+}
+
+#[tokio::test]
+async fn api_errors_are_clear_messages() {
+    for (code, reason, expect) in [
+        (403, "Forbidden", "forbidden (403: told to fail); the kubeconfig's user needs create"),
+        (409, "AlreadyExists", "it already exists (409: told to fail); a run of the same name left it behind"),
+        (500, "InternalError", "the API server failed (500: told to fail)"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(Mutex::new(Fake {
+            states: vec![running()],
+            create_error: Some((code, reason)),
+            ..Fake::default()
+        }));
+        let exec = executor(&fake, dir.path());
+        let out = exec.run(step(bare_manifests())).await;
+        assert_eq!(out.phase, NodePhase::Error);
+        let message = out.message.unwrap();
+        assert!(message.starts_with(&format!("cannot create pod {POD} in namespace ml: ")), "{message}");
+        assert!(message.contains(expect), "{code}: {message}");
+        // Nothing was created, so nothing is deleted.
+        assert!(!fake.lock().unwrap().calls.iter().any(|c| c.starts_with("DELETE")));
+    }
+    // An error while following the pod still cleans it up.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![running()],
+        get_error: Some((500, "InternalError")),
+        ..Fake::default()
+    }));
+    let out = executor(&fake, dir.path()).run(step(bare_manifests())).await;
+    assert_eq!(out.phase, NodePhase::Error);
+    assert!(out.message.unwrap().starts_with(&format!("cannot read pod {POD}")));
+    assert!(fake.lock().unwrap().calls.iter().any(|c| c.starts_with("DELETE")));
+}
+
+#[tokio::test]
+async fn a_cluster_that_refuses_connections_is_named_as_unreachable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let config = kube::Config::new(format!("http://127.0.0.1:{port}").parse().unwrap());
+    let client = kube::Client::try_from(config).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let exec = KubeExecutor::new(client, NS.to_string(), ArtifactStore::new(dir.path()));
+    let out = exec.run(step(bare_manifests())).await;
+    assert_eq!(out.phase, NodePhase::Error);
+    let message = out.message.unwrap();
+    assert!(message.contains("cannot reach the cluster's API server"), "{message}");
+    assert!(message.to_lowercase().contains("connect"), "{message}");
+}
+
+#[tokio::test]
+async fn a_stopped_step_deletes_its_pod() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![running()],
+        main_log: "working\n".to_string(),
+        ..Fake::default()
+    }));
+    let exec = executor(&fake, dir.path());
+    let signal = StopSignal::new();
+    let mut run = step(bare_manifests());
+    run.stop = Some(signal.clone());
+    let stopper = {
+        let fake = fake.clone();
+        tokio::spawn(async move {
+            while fake.lock().unwrap().reads < 3 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            signal.stop("Stopped with strategy 'Stop'");
+        })
+    };
+    let out = exec.run(run).await;
+    stopper.await.unwrap();
+    assert_eq!(out.phase, NodePhase::Failed);
+    assert_eq!(out.message.as_deref(), Some("step stopped: Stopped with strategy 'Stop'"));
+    let f = fake.lock().unwrap();
+    assert!(f.calls.iter().any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/pods/{POD}"))));
+}
+
+#[tokio::test]
+async fn a_step_past_its_deadline_is_failed_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![running()],
+        ..Fake::default()
+    }));
+    let exec = executor(&fake, dir.path());
+    let mut run = step(bare_manifests());
+    run.timeout = Some(Duration::from_millis(50));
+    let out = exec.run(run).await;
+    assert_eq!(out.phase, NodePhase::Failed);
+    assert!(out.message.unwrap().contains("deadline"));
+    assert!(fake.lock().unwrap().calls.iter().any(|c| c.starts_with("DELETE")));
+}
+
+#[tokio::test]
+async fn missing_outputs_are_errors_that_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![ended(0, "Completed")],
+        wait_log: Some(wait_log(&[("stdout", b"ok\n"), ("exit", b"0\n")])),
+        ..Fake::default()
+    }));
+    let out = executor(&fake, dir.path()).run(step(bare_manifests())).await;
+    assert_eq!(out.phase, NodePhase::Error);
+    assert!(out.message.unwrap().contains("output parameter 'accuracy' not found"));
+    // A wait container that hands back garbage is an error too, not a panic.
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![ended(0, "Completed")],
+        wait_log: Some("this is not base64 !!!".to_string()),
+        ..Fake::default()
+    }));
+    let out = executor(&fake, dir.path()).run(step(bare_manifests())).await;
+    assert_eq!(out.phase, NodePhase::Error);
+    assert!(out.message.unwrap().contains("cannot collect the outputs"));
+}
+
+#[tokio::test]
+async fn pod_gc_strategies_read_from_the_workflow() {
+    let v: serde_yaml::Value = serde_yaml::from_str("strategy: OnPodSuccess").unwrap();
+    assert_eq!(PodGc::from_spec(Some(&v)), PodGc::OnSuccess);
+    let v: serde_yaml::Value = serde_yaml::from_str("strategy: OnPodCompletion").unwrap();
+    assert_eq!(PodGc::from_spec(Some(&v)), PodGc::Always);
+    assert_eq!(PodGc::from_spec(None), PodGc::Always);
+}
+
+/// The public API end to end: a wasm step's artifact reaches a GPU pod (through the config map), the
+/// pod's output parameter comes back and feeds the next wasm step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hybrid_run_moves_data_from_wasm_to_a_pod_and_back() {
+    use crate::engine::{Engine, EngineConfig, RunOptions};
+    use crate::spec::parse_workflow;
+
+    let workflow = r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: hybrid}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - name: make
+        template: make
+    - - name: double
+        template: double
+        arguments:
+          artifacts: [{name: n, from: "{{steps.make.outputs.artifacts.n}}"}]
+    - - name: show
+        template: show
+        arguments:
+          parameters: [{name: answer, value: "{{steps.double.outputs.parameters.answer}}"}]
+  - name: make
+    container: {image: alpine, command: [sh, -c], args: ["echo 21 > /tmp/n"]}
+    outputs: {artifacts: [{name: n, path: /tmp/n}]}
+  - name: double
+    inputs: {artifacts: [{name: n, path: /data/n}]}
+    container:
+      image: pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+      command: [python, -c, "print(2 * int(open('/data/n').read()), file=open('/tmp/answer', 'w'))"]
+      resources: {limits: {nvidia.com/gpu: 1}}
+    outputs: {parameters: [{name: answer, valueFrom: {path: /tmp/answer}}]}
+  - name: show
+    inputs: {parameters: [{name: answer}]}
+    container: {image: alpine, command: [echo, "the answer is {{inputs.parameters.answer}}"]}
+"#;
+    let doc = parse_workflow(workflow, Path::new("hybrid.yaml")).unwrap();
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![running(), ended(0, "Completed")],
+        main_log: "training\n".to_string(),
+        wait_log: Some(wait_log(&[("stdout", b""), ("exit", b"0\n"), ("p0", b"42\n")])),
+        ..Fake::default()
+    }));
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    tokio::spawn(serve(handle, fake.clone()));
+    let client = kube::Client::new(service, NS);
+    // Shared between runs of the tests, so the toolbox is compiled once.
+    let home = std::env::temp_dir().join("skiff-kube-test-home");
+    let engine = Engine::new(EngineConfig::new(home))
+        .unwrap()
+        .with_kube_client(client, NS);
+    let state = engine
+        .start(&doc, RunOptions::default())
+        .unwrap()
+        .wait()
+        .await;
+    let node = |name: &str| {
+        state
+            .nodes
+            .values()
+            .find(|n| n.display_name == name)
+            .unwrap_or_else(|| panic!("no node {name}: {:#?}", state.nodes))
+    };
+    assert_eq!(state.phase, NodePhase::Succeeded, "{:#?}", state.nodes);
+    assert_eq!(node("make").executor.as_deref(), Some("toolbox"));
+    assert_eq!(node("double").executor.as_deref(), Some("kubernetes"));
+    assert_eq!(node("double").outputs.parameter("answer"), Some("42"));
+    assert_eq!(node("show").outputs.result.as_deref(), Some("the answer is 42"));
+    let f = fake.lock().unwrap();
+    // The wasm step's artifact went in through the config map, to where the pod's template wants it.
+    let map = f.created_map.clone().unwrap();
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(map["binaryData"]["i0"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(data, b"21\n");
+    let pod = f.created_pod.clone().unwrap();
+    let id = &node("double").id;
+    assert_eq!(pod["metadata"]["name"], id.as_str());
+    let wrapper = pod["spec"]["containers"][0]["command"][2].as_str().unwrap();
+    assert!(wrapper.contains("/data/n"), "{wrapper}");
+    assert!(f.calls.iter().any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/pods/{id}"))));
+}
