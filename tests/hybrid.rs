@@ -155,6 +155,10 @@ fn dry_run_of_an_all_local_workflow() {
     let text = home.ok(&["submit", "--dry-run", "examples/steps.yaml"]);
     assert_eq!(documents(&text).len(), 1);
     insta::assert_snapshot!("dry_run_steps", text);
+    // Script and container steps on python images, and an exit handler.
+    let text = home.ok(&["submit", "--dry-run", "examples/python-steps.yaml"]);
+    assert_eq!(documents(&text).len(), 1);
+    insta::assert_snapshot!("dry_run_python_steps", text);
 }
 
 #[test]

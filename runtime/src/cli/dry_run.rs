@@ -8,9 +8,9 @@
 //!
 //! Templates are shown as written: `{{...}}` tags are left in place, input artifacts are empty (their
 //! content comes from earlier steps), and a `generateName` is completed with `xxxxx`, so the output is the
-//! same from one call to the next. Nothing is recorded and no cluster is contacted; a plan that a real
-//! run would refuse (a step with nowhere to run, or cluster steps without a cluster) is printed anyway,
-//! with the reason on stderr.
+//! same from one call to the next. Pods go to the namespace of `-n`, else `default` (the kubeconfig is not
+//! read). Nothing is recorded and no cluster is contacted; a plan that a real run would refuse (a step
+//! with nowhere to run, or cluster steps without a cluster) is printed anyway, with the reason on stderr.
 
 use std::io::Write as _;
 
@@ -336,7 +336,8 @@ mod tests {
     use std::path::Path;
 
     fn doc(yaml: &str) -> Document {
-        crate::spec::parse_workflow(yaml, Path::new("wf.yaml")).unwrap()
+        let yaml = format!("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\n{yaml}");
+        crate::spec::parse_workflow(&yaml, Path::new("wf.yaml")).unwrap()
     }
 
     #[test]

@@ -94,9 +94,9 @@ pub struct DisplayArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct ClusterArgs {
     /// Where steps run: `auto` sends steps that ask for a GPU (or other extended resources), a
-    /// nodeSelector or tolerations, and images skiff cannot run, to the cluster; `local` runs every step
-    /// here; `kubernetes` runs every container and script step as a pod. The template annotation
-    /// `skiff.dev/executor: wasm|kubernetes` wins over all three.
+    /// nodeSelector or tolerations to the cluster, and images skiff cannot run here too when a cluster is
+    /// configured; `local` runs every step here; `kubernetes` runs every container and script step as a
+    /// pod. The template annotation `skiff.dev/executor: wasm|kubernetes` wins over all three.
     #[arg(long, value_enum, default_value_t = ExecutorArg::Auto, value_name = "WHERE")]
     pub executor: ExecutorArg,
     /// The kubeconfig of the cluster (default: $KUBECONFIG, else ~/.kube/config).

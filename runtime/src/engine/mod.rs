@@ -626,23 +626,25 @@ async fn drive(
             Err(_) => std::future::pending().await,
         }
     };
-    let mut terminated = false;
-    let (mut phase, mut message) = tokio::select! {
-        r = &mut main => match r {
-            Ok(r) => (r.phase, r.message),
-            Err(e) => (NodePhase::Error, Some(format!("the run's scheduler failed: {e}"))),
-        },
-        () = deadline => {
-            let message = "Max duration limit exceeded".to_string();
-            main.abort();
-            halt(&ctx, &message);
-            (NodePhase::Failed, Some(message))
-        }
+    enum End {
+        Done(Result<NodeResult, tokio::task::JoinError>),
+        Halt(String, bool),
+    }
+    let end = tokio::select! {
+        r = &mut main => End::Done(r),
+        () = deadline => End::Halt("Max duration limit exceeded".to_string(), false),
         request = stopped => {
             let (request, message) = request.unwrap_or((StopRequest::Stop, stop_message(StopRequest::Stop)));
-            main.abort();
-            halt(&ctx, &message);
-            terminated = request == StopRequest::Terminate;
+            End::Halt(message, request == StopRequest::Terminate)
+        }
+    };
+    let mut terminated = false;
+    let (mut phase, mut message) = match end {
+        End::Done(Ok(r)) => (r.phase, r.message),
+        End::Done(Err(e)) => (NodePhase::Error, Some(format!("the run's scheduler failed: {e}"))),
+        End::Halt(message, terminate) => {
+            halt(&ctx, &message, main).await;
+            terminated = terminate;
             (NodePhase::Failed, Some(message))
         }
     };
@@ -659,7 +661,7 @@ async fn drive(
         let exit_id = format!("{run_name}.onExit");
         let hook_ctx = ctx.clone();
         // A task of its own, as the entrypoint's, so that a terminate request is seen while it runs.
-        let mut hook = tokio::spawn(async move {
+        let mut hook_task = tokio::spawn(async move {
             let scope = Scope::default();
             run_hook(&hook_ctx, &exit, &exit_id, &exit_id, None, &scope, None).await
         });
@@ -670,7 +672,7 @@ async fn drive(
                 .await;
         };
         let hook = tokio::select! {
-            r = &mut hook => match r {
+            r = &mut hook_task => match r {
                 Ok(r) => r,
                 Err(e) => Some(NodeResult {
                     id: format!("{run_name}.onExit"),
@@ -679,10 +681,13 @@ async fn drive(
                     outputs: NodeOutputs::default(),
                 }),
             },
-            () = terminate => {
-                hook.abort();
+            () = terminate => None,
+        };
+        let hook = match hook {
+            Some(r) => Some(r),
+            None => {
                 let text = stop_message(StopRequest::Terminate);
-                halt(&ctx, &text);
+                halt(&ctx, &text, hook_task).await;
                 message = Some(text);
                 phase = NodePhase::Failed;
                 None
@@ -729,12 +734,21 @@ async fn settle(ctx: &Ctx, phase: NodePhase, message: Option<String>) {
 
 /// Ends what runs now: stops the running steps, fails every unfinished node with `message`, and gives the
 /// steps that start from now on (the exit handler's) a fresh signal.
-fn halt(ctx: &Ctx, message: &str) {
-    {
-        let mut signal = ctx.signal.lock().expect("stop signal lock");
-        signal.stop(message.to_string());
-        *signal = StopSignal::new();
+/// How long the steps of a halted run have to end (a pod step deletes its pod) before they are dropped.
+const HALT_GRACE: Duration = Duration::from_secs(15);
+
+/// Stops a run's steps: the signal every step holds (and every step that would start now gets) is set, the
+/// steps get [`HALT_GRACE`] to end as stopped steps do, then every unfinished node is failed with `message`
+/// and a fresh signal is made for the exit handler.
+async fn halt<T>(ctx: &Ctx, message: &str, mut task: tokio::task::JoinHandle<T>) {
+    ctx.signal
+        .lock()
+        .expect("stop signal lock")
+        .stop(message.to_string());
+    if tokio::time::timeout(HALT_GRACE, &mut task).await.is_err() {
+        task.abort();
     }
+    *ctx.signal.lock().expect("stop signal lock") = StopSignal::new();
     mark_unfinished(ctx, message);
 }
 
