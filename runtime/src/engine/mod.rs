@@ -33,8 +33,8 @@ pub use run::METRICS_PREFIX;
 use crate::artifact::ArtifactStore;
 use crate::executor::LocalExecutor;
 use crate::executor::StopSignal;
-use crate::executor::python::PythonSetup;
 use crate::executor::kube::{ClusterConfig, KubeExecutor};
+use crate::executor::python::PythonSetup;
 use crate::executor::route::{ExecutorChoice, ImageKind, Placement, image_kind, place};
 use crate::executor::wasm::{WasmConfig, WasmError, WasmRuntime};
 use crate::spec::{
@@ -355,12 +355,8 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Invalid`] when [`preflight`] finds problems: nothing ran.
     pub fn start(&self, doc: &Document, options: RunOptions) -> Result<RunHandle, EngineError> {
-        let cluster = self.kube.is_some()
-            || options
-                .cluster
-                .clone()
-                .unwrap_or_default()
-                .is_configured();
+        let cluster =
+            self.kube.is_some() || options.cluster.clone().unwrap_or_default().is_configured();
         preflight_for(doc, &options, cluster).map_err(EngineError::Invalid)?;
         let wf = &doc.workflow;
         let retry = options.resume.as_ref().filter(|r| r.retry);
@@ -472,10 +468,7 @@ impl Engine {
             .parent()
             .map(|p| p.to_path_buf())
             .unwrap_or_default();
-        let cluster = options
-            .cluster
-            .clone()
-            .unwrap_or_default();
+        let cluster = options.cluster.clone().unwrap_or_default();
         let kube = match &self.kube {
             Some(kube) => tokio::sync::OnceCell::new_with(Some(Ok(kube.clone()))),
             None => tokio::sync::OnceCell::new(),
@@ -641,7 +634,10 @@ async fn drive(
     let mut terminated = false;
     let (mut phase, mut message) = match end {
         End::Done(Ok(r)) => (r.phase, r.message),
-        End::Done(Err(e)) => (NodePhase::Error, Some(format!("the run's scheduler failed: {e}"))),
+        End::Done(Err(e)) => (
+            NodePhase::Error,
+            Some(format!("the run's scheduler failed: {e}")),
+        ),
         End::Halt(message, terminate) => {
             halt(&ctx, &message, main).await;
             terminated = terminate;

@@ -19,10 +19,11 @@ use crate::dag::DependencyQueue;
 use crate::engine::recorder::Recorder;
 use crate::engine::scope::{Frame, Scope};
 use crate::engine::state::{Memoization, NodeOutputs, NodeStatus, NodeType, RunState, node_id};
-use crate::executor::python::PACKAGES_ANNOTATION;
 use crate::executor::kube::{
-    ClusterConfig, DEFAULT_WAIT_IMAGE, KubeExecutor, PodGc, PodInput, PodPlan, PodRun, pod_manifests,
+    ClusterConfig, DEFAULT_WAIT_IMAGE, KubeExecutor, PodGc, PodInput, PodPlan, PodRun,
+    pod_manifests,
 };
+use crate::executor::python::PACKAGES_ANNOTATION;
 use crate::executor::route::{
     ExecutorChoice, ImageKind, Placement, SCRIPT_PATH, image_kind, place, toolbox_argv,
 };
@@ -1339,8 +1340,15 @@ async fn execute_leaf(ctx: Arc<Ctx>, call: Call, scope: Scope, attempt: Option<u
         }
         None => {
             let pod = match ctx.kube_executor().await {
-                Ok(kube) => pod_run(&ctx, &id, &call.node_name, &resolved, &scope, kube.namespace())
-                    .map(|run| (kube, run)),
+                Ok(kube) => pod_run(
+                    &ctx,
+                    &id,
+                    &call.node_name,
+                    &resolved,
+                    &scope,
+                    kube.namespace(),
+                )
+                .map(|run| (kube, run)),
                 Err(message) => Err(message),
             };
             match pod {

@@ -221,7 +221,10 @@ users:
         assert_eq!(loaded.cluster_url.to_string(), "https://10.0.0.1:6443/");
         assert_eq!(loaded.default_namespace, "training");
         config.namespace = Some("ml".to_string());
-        assert_eq!(rt().block_on(config.load()).unwrap().default_namespace, "ml");
+        assert_eq!(
+            rt().block_on(config.load()).unwrap().default_namespace,
+            "ml"
+        );
     }
 
     #[test]
