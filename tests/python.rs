@@ -77,7 +77,7 @@ fn exit_statuses_and_sys_argv() {
         r#"
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow
-metadata: {name: py-exit}
+metadata: {generateName: py-exit-}
 spec:
   entrypoint: main
   templates:

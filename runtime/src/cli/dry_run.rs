@@ -190,6 +190,7 @@ pub fn objects(
                 path: SCRIPT_PATH.to_string(),
                 data: script.source.clone().into_bytes(),
                 is_dir: false,
+                url: None,
             });
         }
         for artifact in &template.inputs.artifacts {
@@ -198,6 +199,7 @@ pub fn objects(
                     path: path.clone(),
                     data: Vec::new(),
                     is_dir: false,
+                    url: None,
                 });
             }
         }
@@ -215,6 +217,7 @@ pub fn objects(
             output_artifacts: &output_artifacts,
             active_deadline_seconds: active_deadline_seconds(template),
             wait_image,
+            output_artifact_urls: &[],
         })
         .map_err(|e| format!("{}: {e}", doc.file.display()))?;
         if let Some(config_map) = manifests.inputs {

@@ -93,9 +93,9 @@ pub struct DisplayArgs {
 /// Where a run's steps go: here, or to a Kubernetes cluster (found as kubectl finds it).
 #[derive(Debug, Clone, Default, Args)]
 pub struct ClusterArgs {
-    /// Where steps run: `auto` sends steps that ask for a GPU (or other extended resources), a
-    /// nodeSelector or tolerations to the cluster, and images skiff cannot run here too when a cluster is
-    /// configured; `local` runs every step here; `kubernetes` runs every container and script step as a
+    /// Where steps run: `auto` sends steps that ask for a GPU (or other extended resources) to the
+    /// cluster, and steps with a nodeSelector or tolerations and images skiff cannot run here too when a
+    /// cluster is configured; `local` runs every step here; `kubernetes` runs every container and script step as a
     /// pod. The template annotation `skiff.dev/executor: wasm|kubernetes` wins over all three.
     #[arg(long, value_enum, default_value_t = ExecutorArg::Auto, value_name = "WHERE")]
     pub executor: ExecutorArg,

@@ -470,7 +470,10 @@ impl Engine {
             .unwrap_or_default();
         let cluster = options.cluster.clone().unwrap_or_default();
         let kube = match &self.kube {
-            Some(kube) => tokio::sync::OnceCell::new_with(Some(Ok(kube.clone()))),
+            Some(kube) => tokio::sync::OnceCell::new_with(Some(run::with_artifact_repository(
+                kube.clone(),
+                &self.config.home,
+            ))),
             None => tokio::sync::OnceCell::new(),
         };
         let cluster = (cluster.is_configured() || self.kube.is_some()).then_some(cluster);
@@ -479,6 +482,7 @@ impl Engine {
             cluster,
             kube,
             spec: Arc::new(wf.spec.clone()),
+            home: self.config.home.clone(),
             run_name: name.clone(),
             templates,
             base_dir,

@@ -19,9 +19,10 @@ use crate::dag::DependencyQueue;
 use crate::engine::recorder::Recorder;
 use crate::engine::scope::{Frame, Scope};
 use crate::engine::state::{Memoization, NodeOutputs, NodeStatus, NodeType, RunState, node_id};
+use crate::executor::kube::s3::url_expiry;
 use crate::executor::kube::{
-    ClusterConfig, DEFAULT_WAIT_IMAGE, KubeExecutor, PodGc, PodInput, PodPlan, PodRun,
-    pod_manifests,
+    ArtifactRepository, ClusterConfig, Credentials, DEFAULT_TRANSFER_IMAGE, DEFAULT_WAIT_IMAGE,
+    KubeExecutor, PodGc, PodInput, PodPlan, PodRun, pod_manifests,
 };
 use crate::executor::python::PACKAGES_ANNOTATION;
 use crate::executor::route::{
@@ -81,6 +82,8 @@ pub(crate) struct Ctx {
     pub(crate) kube: tokio::sync::OnceCell<Result<KubeExecutor, String>>,
     /// The workflow's spec: the pod-level settings of pod steps.
     pub(crate) spec: Arc<WorkflowSpec>,
+    /// skiff's home, where the artifact repository's file may be.
+    pub(crate) home: PathBuf,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -186,11 +189,8 @@ impl Ctx {
                     "this step runs as a pod, and no cluster is configured: point KUBECONFIG (or --kubeconfig) at a cluster, or run it here with --executor local".to_string()
                 })?;
                 let (client, namespace) = cluster.client().await.map_err(|e| e.to_string())?;
-                Ok(KubeExecutor::new(
-                    client,
-                    namespace,
-                    self.executor.artifacts().clone(),
-                ))
+                let kube = KubeExecutor::new(client, namespace, self.executor.artifacts().clone());
+                with_artifact_repository(kube, &self.home)
             })
             .await
             .clone()
@@ -1124,50 +1124,99 @@ fn step_request(
     })
 }
 
-/// The pod a leaf placed on the cluster becomes.
-fn pod_run(
+/// `kube`, moving artifacts through the repository of `$SKIFF_ARTIFACT_REPOSITORY` or
+/// `home/artifact-repository.yaml` when there is one, signing with `AWS_ACCESS_KEY_ID` and
+/// `AWS_SECRET_ACCESS_KEY` when they are set (else with the Secrets the file names).
+///
+/// # Errors
+/// A message naming the file and the field when the repository's file is not right.
+pub(crate) fn with_artifact_repository(
+    kube: KubeExecutor,
+    home: &Path,
+) -> Result<KubeExecutor, String> {
+    Ok(
+        match ArtifactRepository::discover(home).map_err(|e| e.to_string())? {
+            Some(repository) => kube.with_artifact_repository(repository, Credentials::from_env()),
+            None => kube,
+        },
+    )
+}
+
+/// The pod a leaf placed on the cluster becomes. With an artifact repository, its input artifacts go
+/// through it (uploaded by the executor, fetched by the pod's init container) and so do its output
+/// artifacts.
+async fn pod_run(
     ctx: &Ctx,
     id: &str,
     node_name: &str,
     template: &Template,
     scope: &Scope,
-    namespace: &str,
+    kube: &KubeExecutor,
 ) -> Result<PodRun, String> {
+    let repository = kube.artifact_repository().await?;
     let mut inputs = Vec::new();
     if let Some(script) = &template.script {
         inputs.push(PodInput {
             path: SCRIPT_PATH.to_string(),
             data: script.source.clone().into_bytes(),
             is_dir: false,
+            url: None,
         });
-    }
-    for (stored, path) in input_artifacts(template, scope) {
-        let read = |e: std::io::Error| {
-            format!(
-                "cannot read input artifact for {path} from {}: {e}",
-                stored.display()
-            )
-        };
-        let (data, is_dir) = if stored.is_dir() {
-            let mut tar = tar::Builder::new(Vec::new());
-            tar.follow_symlinks(false);
-            tar.append_dir_all(".", &stored).map_err(read)?;
-            (tar.into_inner().map_err(read)?, true)
-        } else {
-            (std::fs::read(&stored).map_err(read)?, false)
-        };
-        inputs.push(PodInput { path, data, is_dir });
     }
     let output_parameters = output_parameters(template);
     let output_artifacts = output_artifacts(template);
     let timeout = step_timeout(ctx, template)?;
+    let (output_artifact_urls, transfer) = match &repository {
+        Some(repository) => {
+            let planned = repository.pod_transfer(
+                &ctx.run_name,
+                id,
+                inputs.len(),
+                &input_artifacts(template, scope),
+                &output_artifacts,
+                url_expiry(timeout, kube.pending_timeout),
+            );
+            inputs.extend(planned.inputs);
+            (planned.output_urls, Some(planned.transfer))
+        }
+        None => {
+            for (stored, path) in input_artifacts(template, scope) {
+                let read = |e: std::io::Error| {
+                    format!(
+                        "cannot read input artifact for {path} from {}: {e}",
+                        stored.display()
+                    )
+                };
+                let (data, is_dir) = if stored.is_dir() {
+                    let mut tar = tar::Builder::new(Vec::new());
+                    tar.follow_symlinks(false);
+                    tar.append_dir_all(".", &stored).map_err(read)?;
+                    (tar.into_inner().map_err(read)?, true)
+                } else {
+                    (std::fs::read(&stored).map_err(read)?, false)
+                };
+                inputs.push(PodInput {
+                    path,
+                    data,
+                    is_dir,
+                    url: None,
+                });
+            }
+            (Vec::new(), None)
+        }
+    };
+    let default_image = if repository.is_some() {
+        DEFAULT_TRANSFER_IMAGE
+    } else {
+        DEFAULT_WAIT_IMAGE
+    };
     let wait_image =
-        std::env::var("SKIFF_WAIT_IMAGE").unwrap_or_else(|_| DEFAULT_WAIT_IMAGE.to_string());
+        std::env::var("SKIFF_WAIT_IMAGE").unwrap_or_else(|_| default_image.to_string());
     let manifests = pod_manifests(&PodPlan {
         run: &ctx.run_name,
         node_id: id,
         node_name,
-        namespace,
+        namespace: kube.namespace(),
         template,
         workflow: &ctx.spec,
         inputs: &inputs,
@@ -1175,6 +1224,7 @@ fn pod_run(
         output_artifacts: &output_artifacts,
         active_deadline_seconds: timeout.map(|t| t.as_secs().max(1) as i64),
         wait_image: &wait_image,
+        output_artifact_urls: &output_artifact_urls,
     })?;
     Ok(PodRun {
         run: ctx.run_name.clone(),
@@ -1186,6 +1236,7 @@ fn pod_run(
         stop: None,
         log_sink: None,
         gc: PodGc::from_spec(ctx.spec.pod_gc.as_ref()),
+        transfer,
     })
 }
 
@@ -1340,15 +1391,9 @@ async fn execute_leaf(ctx: Arc<Ctx>, call: Call, scope: Scope, attempt: Option<u
         }
         None => {
             let pod = match ctx.kube_executor().await {
-                Ok(kube) => pod_run(
-                    &ctx,
-                    &id,
-                    &call.node_name,
-                    &resolved,
-                    &scope,
-                    kube.namespace(),
-                )
-                .map(|run| (kube, run)),
+                Ok(kube) => pod_run(&ctx, &id, &call.node_name, &resolved, &scope, &kube)
+                    .await
+                    .map(|run| (kube, run)),
                 Err(message) => Err(message),
             };
             match pod {

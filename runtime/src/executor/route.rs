@@ -118,9 +118,9 @@ pub fn toolbox_argv(
 /// `--executor`: where a run's steps go.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ExecutorChoice {
-    /// DESIGN.md's rules: cluster-only asks (extended resources, `nodeSelector`, `tolerations`) go to
-    /// Kubernetes, known images and `wasm:` templates run here, other images go to the cluster when one is
-    /// configured.
+    /// DESIGN.md's rules: extended resources (`nvidia.com/gpu`) go to Kubernetes, and so do a
+    /// `nodeSelector` or `tolerations` when a cluster is configured; known images and `wasm:` templates run
+    /// here, other images go to the cluster when one is configured.
     #[default]
     Auto,
     /// Every step here; cluster-only asks are ignored (a GPU step runs on the CPU).
@@ -153,9 +153,10 @@ const LOCAL_RESOURCES: &[&str] = &["cpu", "memory", "ephemeral-storage"];
 /// are `Local` (they run in the scheduler). `cluster` says whether a cluster is configured.
 ///
 /// In order: the template's `skiff.dev/executor` annotation (`kubernetes`, or `local`/`wasm`), then
-/// `--executor local|kubernetes`, then (`auto`) extended resources, `nodeSelector` and `tolerations` send
-/// it to the cluster, a `wasm:` template or a known image stays here, and any other image goes to the
-/// cluster if there is one.
+/// `--executor local|kubernetes`, then (`auto`) extended resources send it to the cluster, and so do a
+/// `nodeSelector` or `tolerations` when there is a cluster (without one they are scheduling hints with no
+/// nodes to choose among, and a known image runs here), a `wasm:` template or a known image stays here, and
+/// any other image goes to the cluster if there is one.
 pub fn place(template: &Template, choice: ExecutorChoice, cluster: bool) -> Placement {
     let container = match (&template.container, &template.script) {
         (Some(c), _) => c,
@@ -214,17 +215,22 @@ pub fn place(template: &Template, choice: ExecutorChoice, cluster: bool) -> Plac
             _ => true,
         })
     };
-    if set(&template.node_selector) {
-        return Placement::Kubernetes {
-            reason: "has a nodeSelector".to_string(),
-        };
+    // A nodeSelector or tolerations pick among a cluster's nodes: with a cluster they send the step there;
+    // without one, a step on a known image runs here, where there are no nodes to pick among.
+    let known = image_kind(&container.image) != ImageKind::Unknown;
+    if cluster || !known {
+        if set(&template.node_selector) {
+            return Placement::Kubernetes {
+                reason: "has a nodeSelector".to_string(),
+            };
+        }
+        if set(&template.tolerations) {
+            return Placement::Kubernetes {
+                reason: "has tolerations".to_string(),
+            };
+        }
     }
-    if set(&template.tolerations) {
-        return Placement::Kubernetes {
-            reason: "has tolerations".to_string(),
-        };
-    }
-    if image_kind(&container.image) != ImageKind::Unknown {
+    if known {
         return Placement::Local;
     }
     if cluster {
@@ -315,5 +321,70 @@ mod tests {
             s(&["sh", SCRIPT_PATH])
         );
         assert_eq!(toolbox_argv(ImageKind::Shell, &[], &[], None), s(&["sh"]));
+    }
+}
+
+#[cfg(test)]
+mod placement_tests {
+    use super::*;
+
+    fn template(yaml: &str) -> Template {
+        serde_yaml::from_str(yaml).expect("template")
+    }
+
+    fn on_cluster(p: &Placement) -> bool {
+        matches!(p, Placement::Kubernetes { .. })
+    }
+
+    #[test]
+    fn extended_resources_need_the_cluster_with_or_without_one() {
+        let t = template(
+            "name: train\ncontainer: {image: python:3.12, resources: {limits: {nvidia.com/gpu: 1}}}\n",
+        );
+        assert!(on_cluster(&place(&t, ExecutorChoice::Auto, true)));
+        assert!(on_cluster(&place(&t, ExecutorChoice::Auto, false)));
+        assert_eq!(place(&t, ExecutorChoice::Local, false), Placement::Local);
+    }
+
+    #[test]
+    fn node_selectors_and_tolerations_pick_the_cluster_only_when_there_is_one() {
+        for body in [
+            "nodeSelector: {kubernetes.io/arch: amd64}",
+            "tolerations: [{key: dedicated, operator: Exists}]",
+        ] {
+            let t = template(&format!(
+                "name: arch\n{body}\ncontainer: {{image: alpine:3.23, command: [uname]}}\n"
+            ));
+            assert!(on_cluster(&place(&t, ExecutorChoice::Auto, true)), "{body}");
+            assert_eq!(
+                place(&t, ExecutorChoice::Auto, false),
+                Placement::Local,
+                "{body}"
+            );
+            let unknown = template(&format!(
+                "name: arch\n{body}\ncontainer: {{image: registry.example/tool:1, command: [run]}}\n"
+            ));
+            assert!(
+                on_cluster(&place(&unknown, ExecutorChoice::Auto, false)),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_annotation_wins_and_unknown_images_need_a_cluster() {
+        let t = template(
+            "name: a\nmetadata: {annotations: {skiff.dev/executor: kubernetes}}\ncontainer: {image: busybox}\n",
+        );
+        assert!(on_cluster(&place(&t, ExecutorChoice::Local, false)));
+        let t = template("name: b\ncontainer: {image: registry.example/tool:1}\n");
+        assert!(on_cluster(&place(&t, ExecutorChoice::Auto, true)));
+        match place(&t, ExecutorChoice::Auto, false) {
+            Placement::Nowhere { message } => {
+                assert!(message.contains("registry.example/tool:1"), "{message}");
+                assert!(message.contains("skiff.dev/executor"), "{message}");
+            }
+            other => panic!("expected Nowhere, got {other:?}"),
+        }
     }
 }

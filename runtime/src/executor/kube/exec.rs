@@ -6,10 +6,15 @@
 //! second per running pod is what a laptop's run costs a cluster). A pod whose main container has not
 //! started after [`KubeExecutor::pending_timeout`] (an image that never pulls, a GPU no node has) fails
 //! with the reason Kubernetes gives. A step that fails is data ([`StepOutcome`]); so is an API error.
+//!
+//! With an artifact repository ([`KubeExecutor::with_artifact_repository`]), the step's input artifacts
+//! are uploaded before the pod is created and its output artifacts downloaded after it ended (see
+//! [`super::s3`]); a pod whose [`INIT_CONTAINER`] cannot fetch them fails with curl's words.
 
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -18,7 +23,8 @@ use k8s_openapi::api::core::v1::{ConfigMap, ContainerState, Pod};
 use kube::api::{Api, DeleteParams, LogParams, PostParams};
 
 use super::pod::PodManifests;
-use super::{MAIN_CONTAINER, WAIT_CONTAINER};
+use super::s3::{ArtifactRepository, Credentials, RepositoryClient, RepositoryTransfer};
+use super::{INIT_CONTAINER, MAIN_CONTAINER, WAIT_CONTAINER};
 use crate::artifact::ArtifactStore;
 use crate::engine::state::NodeOutputs;
 use crate::executor::{LogSink, OutputArtifact, OutputParameter, StepOutcome, StopSignal};
@@ -69,6 +75,8 @@ pub struct PodRun {
     pub log_sink: Option<LogSink>,
     /// Whether the pod is kept.
     pub gc: PodGc,
+    /// What goes through the artifact repository; `None`: everything goes through the API server.
+    pub transfer: Option<RepositoryTransfer>,
 }
 
 /// The kubernetes executor: a client, a namespace, and where artifacts are kept.
@@ -83,6 +91,15 @@ pub struct KubeExecutor {
     pub poll: Duration,
     /// How long the wait sidecar has to hand the outputs back once the main container ended.
     pub collect_timeout: Duration,
+    /// The artifact repository, when one is configured.
+    repository: Option<Arc<Repository>>,
+}
+
+/// An artifact repository and its credentials, found once.
+#[derive(Debug)]
+struct Repository {
+    config: ArtifactRepository,
+    client: tokio::sync::OnceCell<Result<RepositoryClient, String>>,
 }
 
 impl std::fmt::Debug for KubeExecutor {
@@ -90,6 +107,7 @@ impl std::fmt::Debug for KubeExecutor {
         f.debug_struct("KubeExecutor")
             .field("namespace", &self.namespace)
             .field("pending_timeout", &self.pending_timeout)
+            .field("repository", &self.repository.as_ref().map(|r| &r.config))
             .finish_non_exhaustive()
     }
 }
@@ -113,7 +131,56 @@ impl KubeExecutor {
             pending_timeout: Duration::from_secs(300),
             poll: Duration::from_secs(1),
             collect_timeout: Duration::from_secs(60),
+            repository: None,
         }
+    }
+
+    /// Moves pods' artifacts through `repository` (see [`super::s3`]), signing with `credentials` when
+    /// given (`AWS_ACCESS_KEY_ID` and the like), else with the repository's Secrets, read from the
+    /// namespace when the first pod step needs them.
+    pub fn with_artifact_repository(
+        mut self,
+        repository: ArtifactRepository,
+        credentials: Option<Credentials>,
+    ) -> Self {
+        let client = match credentials {
+            Some(c) => tokio::sync::OnceCell::new_with(Some(Ok(RepositoryClient::new(
+                repository.clone(),
+                c,
+            )))),
+            None => tokio::sync::OnceCell::new(),
+        };
+        self.repository = Some(Arc::new(Repository {
+            config: repository,
+            client,
+        }));
+        self
+    }
+
+    /// The artifact repository, ready to sign; `None` without one.
+    ///
+    /// # Errors
+    /// A message naming the repository's file when its credentials cannot be found (the Secrets are
+    /// read once; a failure is kept).
+    pub async fn artifact_repository(&self) -> Result<Option<RepositoryClient>, String> {
+        let Some(repository) = &self.repository else {
+            return Ok(None);
+        };
+        repository
+            .client
+            .get_or_init(|| async {
+                let credentials =
+                    Credentials::from_secrets(&self.client, &self.namespace, &repository.config)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                Ok(RepositoryClient::new(
+                    repository.config.clone(),
+                    credentials,
+                ))
+            })
+            .await
+            .clone()
+            .map(Some)
     }
 
     /// The namespace pods are created in.
@@ -129,6 +196,11 @@ impl KubeExecutor {
         if let Some(reason) = step.stop.as_ref().and_then(StopSignal::reason) {
             return outcome(NodePhase::Failed, Some(stopped(&reason)), Vec::new());
         }
+        if let Some(transfer) = &step.transfer
+            && let Err(failed) = self.upload_inputs(&step, transfer).await
+        {
+            return failed;
+        }
         let config_map = step.manifests.inputs.clone();
         if let Some(map) = &config_map {
             let map_name = map.metadata.name.clone().unwrap_or_default();
@@ -137,7 +209,9 @@ impl KubeExecutor {
                 return outcome(NodePhase::Error, Some(message), Vec::new());
             }
         }
-        let created = pods.create(&PostParams::default(), &step.manifests.pod).await;
+        let created = pods
+            .create(&PostParams::default(), &step.manifests.pod)
+            .await;
         let (mut result, pod_created) = match created {
             Ok(_) => (self.follow(&pods, &step).await, true),
             Err(e) => {
@@ -155,6 +229,47 @@ impl KubeExecutor {
                 .await;
         }
         result
+    }
+
+    /// Uploads the step's input artifacts to the repository, one after another, while watching for a stop.
+    async fn upload_inputs(
+        &self,
+        step: &PodRun,
+        transfer: &RepositoryTransfer,
+    ) -> Result<(), StepOutcome> {
+        if transfer.uploads.is_empty() {
+            return Ok(());
+        }
+        let (client, uploads) = (transfer.client.clone(), transfer.uploads.clone());
+        let mut task = tokio::task::spawn_blocking(move || {
+            for upload in &uploads {
+                client.upload(&upload.source, &upload.key).map_err(|e| {
+                    format!("cannot upload an input artifact to the repository: {e}")
+                })?;
+            }
+            Ok::<_, String>(())
+        });
+        loop {
+            tokio::select! {
+                done = &mut task => {
+                    return match done {
+                        Ok(Ok(())) => Ok(()),
+                        Ok(Err(message)) => Err(outcome(NodePhase::Error, Some(message), Vec::new())),
+                        Err(e) => Err(outcome(
+                            NodePhase::Error,
+                            Some(format!("the upload of the input artifacts failed: {e}")),
+                            Vec::new(),
+                        )),
+                    };
+                }
+                () = tokio::time::sleep(self.poll) => {
+                    // The transfer itself cannot be interrupted; it ends in the background.
+                    if let Some(reason) = step.stop.as_ref().and_then(StopSignal::reason) {
+                        return Err(outcome(NodePhase::Failed, Some(stopped(&reason)), Vec::new()));
+                    }
+                }
+            }
+        }
     }
 
     /// Deletes `name`, noting a failure in the outcome's log (a pod left behind is worth knowing of).
@@ -213,8 +328,47 @@ impl KubeExecutor {
                 .and_then(|c| c.state.clone());
             let main_started = matches!(
                 &main,
-                Some(ContainerState { running: Some(_), .. } | ContainerState { terminated: Some(_), .. })
+                Some(
+                    ContainerState {
+                        running: Some(_),
+                        ..
+                    } | ContainerState {
+                        terminated: Some(_),
+                        ..
+                    }
+                )
             );
+            let init = status
+                .init_container_statuses
+                .as_ref()
+                .and_then(|s| s.iter().find(|c| c.name == INIT_CONTAINER))
+                .and_then(|c| c.state.clone());
+            // A pod fetching large inputs has started, though its main container has not.
+            let init_started = matches!(
+                &init,
+                Some(
+                    ContainerState {
+                        running: Some(_),
+                        ..
+                    } | ContainerState {
+                        terminated: Some(_),
+                        ..
+                    }
+                )
+            );
+            if let Some(ContainerState {
+                terminated: Some(t),
+                ..
+            }) = &init
+                && t.exit_code != 0
+            {
+                let said = self.init_log(pods, name).await;
+                break Ended::PodFailed(format!(
+                    "the pod could not fetch its inputs from the artifact repository ({INIT_CONTAINER} \
+                     exit code {}){said}",
+                    t.exit_code
+                ));
+            }
             if main_started && log_task.is_none() {
                 log_task = Some(self.stream_log(name, step.log_sink.clone()));
             }
@@ -225,7 +379,10 @@ impl KubeExecutor {
             {
                 break Ended::Exited {
                     code: t.exit_code,
-                    reason: t.reason.clone().filter(|r| r != "Completed" && r != "Error"),
+                    reason: t
+                        .reason
+                        .clone()
+                        .filter(|r| r != "Completed" && r != "Error"),
                 };
             }
             if status.phase.as_deref() == Some("Failed") {
@@ -265,7 +422,7 @@ impl KubeExecutor {
                         .join(": "),
                 );
             }
-            if !main_started && started.elapsed() >= self.pending_timeout {
+            if !main_started && !init_started && started.elapsed() >= self.pending_timeout {
                 let why = waiting.clone().filter(|w| !w.is_empty());
                 let message = format!(
                     "pod {name} did not start within {:?}{}",
@@ -280,6 +437,21 @@ impl KubeExecutor {
         match ended {
             Ended::PodFailed(why) => outcome(NodePhase::Failed, Some(why), log),
             Ended::Exited { code, reason } => self.collect(pods, step, code, reason, log).await,
+        }
+    }
+
+    /// The end of the [`INIT_CONTAINER`]'s log (curl's error), as `: ...`; empty when there is none.
+    async fn init_log(&self, pods: &Api<Pod>, name: &str) -> String {
+        let params = LogParams {
+            container: Some(INIT_CONTAINER.to_string()),
+            tail_lines: Some(5),
+            ..LogParams::default()
+        };
+        match tokio::time::timeout(self.collect_timeout, pods.logs(name, &params)).await {
+            Ok(Ok(text)) if !text.trim().is_empty() => {
+                format!(": {}", text.trim().lines().collect::<Vec<_>>().join("; "))
+            }
+            _ => String::new(),
         }
     }
 
@@ -337,12 +509,14 @@ impl KubeExecutor {
             Ok(files) => files,
             Err(why) => {
                 // Without the wrapper's files there is no result: the log (stdout and stderr) stands in.
-                result.outputs.result = Some(trim_one_newline(&String::from_utf8_lossy(&result.log)));
+                result.outputs.result =
+                    Some(trim_one_newline(&String::from_utf8_lossy(&result.log)));
                 if result.phase == NodePhase::Succeeded
                     && (!step.output_parameters.is_empty() || !step.output_artifacts.is_empty())
                 {
                     result.phase = NodePhase::Error;
-                    result.message = Some(format!("cannot collect the outputs of pod {name}: {why}"));
+                    result.message =
+                        Some(format!("cannot collect the outputs of pod {name}: {why}"));
                 }
                 return result;
             }
@@ -374,25 +548,79 @@ impl KubeExecutor {
             }
         }
         for (k, art) in step.output_artifacts.iter().enumerate() {
-            let Some(tar) = files.get(&format!("a{k}.tar")) else {
-                if !art.optional && result.phase == NodePhase::Succeeded {
-                    result.phase = NodePhase::Error;
-                    result.message = Some(format!(
-                        "output artifact '{}' not found: nothing at {} in pod {name} (mark it optional: true, or write it)",
-                        art.name, art.path
-                    ));
+            let uploaded = files.get(&format!("a{k}.put"));
+            let key = step
+                .transfer
+                .as_ref()
+                .and_then(|t| t.outputs.get(k).map(|key| (t, key)));
+            let saved = match (uploaded, files.get(&format!("a{k}.tar")), key) {
+                (Some(said), _, Some((transfer, key)))
+                    if trim_one_newline(&String::from_utf8_lossy(said)) == "ok" =>
+                {
+                    self.fetch_artifact(step, &art.name, transfer, key).await
                 }
-                continue;
+                (Some(said), _, _) => Err(format!(
+                    "the pod could not upload it to the artifact repository: {}",
+                    String::from_utf8_lossy(said).trim()
+                )),
+                (None, Some(tar), _) => save_artifact(
+                    &self.artifacts,
+                    &step.run,
+                    &step.node_id,
+                    &art.name,
+                    &tar[..],
+                ),
+                (None, None, _) => {
+                    if !art.optional && result.phase == NodePhase::Succeeded {
+                        result.phase = NodePhase::Error;
+                        result.message = Some(format!(
+                            "output artifact '{}' not found: nothing at {} in pod {name} (mark it optional: true, or write it)",
+                            art.name, art.path
+                        ));
+                    }
+                    continue;
+                }
             };
-            match self.save_artifact(&step.run, &step.node_id, &art.name, tar) {
+            match saved {
                 Ok(stored) => result.outputs.artifacts.push((art.name.clone(), stored)),
                 Err(e) => {
                     result.phase = NodePhase::Error;
-                    result.message = Some(format!("cannot save output artifact '{}': {e}", art.name));
+                    result.message =
+                        Some(format!("cannot save output artifact '{}': {e}", art.name));
                 }
             }
         }
         result
+    }
+
+    /// Downloads an output artifact's tar from the repository into a temporary file, and unpacks it into
+    /// the store.
+    async fn fetch_artifact(
+        &self,
+        step: &PodRun,
+        name: &str,
+        transfer: &RepositoryTransfer,
+        key: &str,
+    ) -> Result<std::path::PathBuf, String> {
+        let (client, key) = (transfer.client.clone(), key.to_string());
+        let (store, run, node_id, name) = (
+            self.artifacts.clone(),
+            step.run.clone(),
+            step.node_id.clone(),
+            name.to_string(),
+        );
+        tokio::task::spawn_blocking(move || {
+            let mut file =
+                tempfile::tempfile().map_err(|e| format!("cannot make a temporary file: {e}"))?;
+            client
+                .download(&key, &mut file)
+                .map_err(|e| e.to_string())?;
+            file.rewind()
+                .map_err(|e| format!("cannot read the downloaded tar: {e}"))?;
+            save_artifact(&store, &run, &node_id, &name, file)
+        })
+        .await
+        .map_err(|e| format!("the download failed: {e}"))?
     }
 
     /// The wrapper's files, from the wait sidecar's log: a base64 tar of the outputs folder.
@@ -407,10 +635,14 @@ impl KubeExecutor {
             ..LogParams::default()
         };
         let read = async {
-            let stream = pods
-                .log_stream(name, &params)
-                .await
-                .map_err(|e| api_message(&e, "read the wait container's log of pod", name, &self.namespace))?;
+            let stream = pods.log_stream(name, &params).await.map_err(|e| {
+                api_message(
+                    &e,
+                    "read the wait container's log of pod",
+                    name,
+                    &self.namespace,
+                )
+            })?;
             let mut text = Vec::new();
             Box::pin(stream)
                 .read_to_end(&mut text)
@@ -435,29 +667,29 @@ impl KubeExecutor {
             .map_err(|e| format!("the wait container's log is not base64: {e}"))?;
         read_tar(&tar)
     }
+}
 
-    /// Unpacks an artifact's tar (one top entry: the file or directory at the artifact's path) into the store.
-    fn save_artifact(
-        &self,
-        run: &str,
-        node_id: &str,
-        name: &str,
-        tar: &[u8],
-    ) -> Result<std::path::PathBuf, String> {
-        let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let mut archive = tar::Archive::new(tar);
-        archive
-            .unpack(scratch.path())
-            .map_err(|e| format!("unpacking: {e}"))?;
-        let mut tops = std::fs::read_dir(scratch.path())
-            .map_err(|e| e.to_string())?
-            .filter_map(Result::ok)
-            .map(|e| e.path());
-        let top = tops.next().ok_or("the artifact's tar is empty")?;
-        self.artifacts
-            .save(run, node_id, name, Path::new(&top))
-            .map_err(|e| e.to_string())
-    }
+/// Unpacks an artifact's tar (one top entry: the file or directory at the artifact's path) into the store.
+fn save_artifact(
+    store: &ArtifactStore,
+    run: &str,
+    node_id: &str,
+    name: &str,
+    tar: impl Read,
+) -> Result<std::path::PathBuf, String> {
+    let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut archive = tar::Archive::new(tar);
+    archive
+        .unpack(scratch.path())
+        .map_err(|e| format!("unpacking: {e}"))?;
+    let mut tops = std::fs::read_dir(scratch.path())
+        .map_err(|e| e.to_string())?
+        .filter_map(Result::ok)
+        .map(|e| e.path());
+    let top = tops.next().ok_or("the artifact's tar is empty")?;
+    store
+        .save(run, node_id, name, Path::new(&top))
+        .map_err(|e| e.to_string())
 }
 
 /// Every regular file of a tar, by its path (without a leading `./`).

@@ -10,21 +10,27 @@
 //! - **spec**: `restartPolicy: Never`; the service account, node selector, tolerations, affinity and
 //!   pod security context are the template's when it sets them, else the workflow's; image pull secrets
 //!   are the workflow's; volumes are the workflow's, then the template's, then skiff's own (`skiff-out`,
-//!   an `emptyDir`; with inputs `skiff-in`, the inputs' config map; for a script `skiff-staging`, an
+//!   an `emptyDir`; with inputs `skiff-in`, the inputs' config map, or an `emptyDir` when some come from
+//!   an artifact repository, the config map then being `skiff-in-map`; for a script `skiff-staging`, an
 //!   `emptyDir` at `/argo/staging` as Argo mounts one, so that a non-root image can write its source).
+//! - **`skiff-init`** ([`INIT_CONTAINER`]), only when an input has a URL: downloads those inputs with
+//!   `curl` into [`INPUTS_DIR`] and copies the config map's there, so the wrapper reads every input
+//!   from one place.
 //! - **`main`** ([`MAIN_CONTAINER`]): the template's container (or script's), whose command is a POSIX
 //!   shell wrapper followed by the template's own argv (`command`, then `args`; for a script, then
 //!   `/argo/staging/script`). The wrapper places the inputs, runs the argv with its stdout copied to
 //!   `stdout`, copies each output parameter's file to `p<j>` and tars each output artifact to
 //!   `a<k>.tar`, and last writes the exit code to `exit` (through `exit.tmp` and a rename), all under
 //!   [`OUTPUTS_DIR`]. A failure to place an input writes `exit` as `1` without running the argv.
-//! - **`wait`** ([`WAIT_CONTAINER`]): waits for `exit`, then prints the outputs folder as a base64 tar
-//!   to its log.
+//! - **`wait`** ([`WAIT_CONTAINER`]): waits for `exit`; with upload URLs, puts each `a<k>.tar` to its
+//!   URL with `curl` (noting `ok` or curl's error in `a<k>.put`) and removes it; then prints the
+//!   outputs folder as a base64 tar to its log.
 //!
-//! The config map (`<pod>-inputs`) holds input `i` at `binaryData` key `i<i>`, mounted at
-//! [`INPUTS_DIR`]. See [the parent module](super) for why data travels this way.
+//! The config map (`<pod>-inputs`) holds input `i` at `binaryData` key `i<i>` (those without a URL),
+//! mounted at [`INPUTS_DIR`] (or, with an init container, in it only). See [the parent module](super) for
+//! why data travels this way.
 //!
-//! Not carried yet: `podMetadata`, `podSpecPatch`, init containers and sidecars, `hostAliases`,
+//! Not carried yet: `podMetadata`, `podSpecPatch`, the template's own init containers and sidecars, `hostAliases`,
 //! `schedulerName`, `priorityClassName`, DNS settings and `envFrom`.
 
 use std::collections::BTreeMap;
@@ -41,8 +47,8 @@ use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 
 use super::{
-    INPUTS_DIR, MAIN_CONTAINER, NODE_ID_LABEL, NODE_NAME_ANNOTATION, OUTPUTS_DIR, RUN_LABEL,
-    WAIT_CONTAINER,
+    INIT_CONTAINER, INPUTS_DIR, MAIN_CONTAINER, NODE_ID_LABEL, NODE_NAME_ANNOTATION, OUTPUTS_DIR,
+    RUN_LABEL, WAIT_CONTAINER,
 };
 use crate::executor::{OutputArtifact, OutputParameter};
 use crate::spec::{Container, Resources, Template, TemplateKind, WorkflowSpec};
@@ -53,8 +59,13 @@ const SCRIPT_PATH: &str = "/argo/staging/script";
 const STAGING_DIR: &str = "/argo/staging";
 /// The volume the wrapper writes outputs to.
 const OUT_VOLUME: &str = "skiff-out";
-/// The volume of the inputs' config map.
+/// The volume at [`INPUTS_DIR`]: the inputs' config map, or (with an artifact repository) an `emptyDir`
+/// the [`INIT_CONTAINER`] fills.
 const IN_VOLUME: &str = "skiff-in";
+/// With an artifact repository, the inputs' config map: mounted in the [`INIT_CONTAINER`] only.
+const MAP_VOLUME: &str = "skiff-in-map";
+/// Where the [`INIT_CONTAINER`] sees the config map.
+const MAP_DIR: &str = "/skiff/map";
 /// The volume at [`STAGING_DIR`], for a script's source: writable whatever user the image runs as.
 const STAGING_VOLUME: &str = "skiff-staging";
 /// The label saying who manages the pod.
@@ -68,6 +79,9 @@ pub struct PodInput {
     pub data: Vec<u8>,
     /// Whether `data` is a tar to unpack at `path`.
     pub is_dir: bool,
+    /// A presigned GET URL the [`INIT_CONTAINER`] downloads it from (an artifact repository's); `data`
+    /// is then not used. `None`: it travels in the config map.
+    pub url: Option<String>,
 }
 
 /// Everything the manifests are made from.
@@ -94,8 +108,11 @@ pub struct PodPlan<'a> {
     pub output_artifacts: &'a [OutputArtifact],
     /// The pod's `activeDeadlineSeconds`.
     pub active_deadline_seconds: Option<i64>,
-    /// The image of the wait sidecar.
+    /// The image of the wait sidecar (and of the [`INIT_CONTAINER`]).
     pub wait_image: &'a str,
+    /// A presigned PUT URL for each output artifact, in order, that the wait sidecar uploads its tar to
+    /// (an artifact repository's); empty: the tars travel in the sidecar's log.
+    pub output_artifact_urls: &'a [String],
 }
 
 /// What a step creates on the cluster.
@@ -103,7 +120,8 @@ pub struct PodPlan<'a> {
 pub struct PodManifests {
     /// The pod.
     pub pod: Pod,
-    /// The config map holding the inputs, when there are any.
+    /// The config map holding the inputs that do not come from an artifact repository, when there are
+    /// any.
     pub inputs: Option<ConfigMap>,
 }
 
@@ -128,6 +146,16 @@ pub fn pod_manifests(plan: &PodPlan<'_>) -> Result<PodManifests, String> {
             ));
         }
     };
+    if !plan.output_artifact_urls.is_empty()
+        && plan.output_artifact_urls.len() != plan.output_artifacts.len()
+    {
+        return Err(format!(
+            "template '{}': {} output artifacts but {} upload URLs",
+            template.name,
+            plan.output_artifacts.len(),
+            plan.output_artifact_urls.len()
+        ));
+    }
     if container.command.is_empty() {
         return Err(format!(
             "template '{}' runs its image's own entrypoint, which skiff cannot see from here: give the \
@@ -143,6 +171,9 @@ pub fn pod_manifests(plan: &PodPlan<'_>) -> Result<PodManifests, String> {
     let mut annotations = template.metadata.annotations.clone();
     annotations.insert(NODE_NAME_ANNOTATION.to_string(), plan.node_name.to_string());
     let has_inputs = !plan.inputs.is_empty();
+    // With a repository, an init container fills an `emptyDir` instead of mounting the config map.
+    let fetched = plan.inputs.iter().any(|i| i.url.is_some());
+    let has_map = plan.inputs.iter().any(|i| i.url.is_none());
     let inputs_name = format!("{}-inputs", plan.node_id);
 
     let mut volumes: Vec<Volume> = fields
@@ -158,15 +189,25 @@ pub fn pod_manifests(plan: &PodPlan<'_>) -> Result<PodManifests, String> {
         empty_dir: Some(EmptyDirVolumeSource::default()),
         ..Volume::default()
     });
-    if has_inputs {
+    let map_volume = |name: &str| Volume {
+        name: name.to_string(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: inputs_name.clone(),
+            ..ConfigMapVolumeSource::default()
+        }),
+        ..Volume::default()
+    };
+    if fetched {
         volumes.push(Volume {
             name: IN_VOLUME.to_string(),
-            config_map: Some(ConfigMapVolumeSource {
-                name: inputs_name.clone(),
-                ..ConfigMapVolumeSource::default()
-            }),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
             ..Volume::default()
         });
+        if has_map {
+            volumes.push(map_volume(MAP_VOLUME));
+        }
+    } else if has_inputs {
+        volumes.push(map_volume(IN_VOLUME));
     }
     if script {
         volumes.push(Volume {
@@ -184,7 +225,8 @@ pub fn pod_manifests(plan: &PodPlan<'_>) -> Result<PodManifests, String> {
     };
 
     let main = main_container(plan, container, script, &fields)?;
-    let wait = wait_container(plan.wait_image);
+    let wait = wait_container(plan.wait_image, plan.output_artifact_urls);
+    let init = fetched.then(|| init_container(plan.wait_image, plan.inputs));
 
     let metadata = ObjectMeta {
         name: Some(plan.node_id.to_string()),
@@ -222,6 +264,7 @@ pub fn pod_manifests(plan: &PodPlan<'_>) -> Result<PodManifests, String> {
         )?,
         active_deadline_seconds: plan.active_deadline_seconds,
         volumes: Some(volumes),
+        init_containers: init.map(|c| vec![c]),
         containers: vec![main, wait],
         ..PodSpec::default()
     };
@@ -231,7 +274,7 @@ pub fn pod_manifests(plan: &PodPlan<'_>) -> Result<PodManifests, String> {
         ..Pod::default()
     };
 
-    let inputs = has_inputs.then(|| ConfigMap {
+    let inputs = has_map.then(|| ConfigMap {
         metadata: ObjectMeta {
             name: Some(inputs_name),
             namespace: Some(plan.namespace.to_string()),
@@ -242,6 +285,7 @@ pub fn pod_manifests(plan: &PodPlan<'_>) -> Result<PodManifests, String> {
             plan.inputs
                 .iter()
                 .enumerate()
+                .filter(|(_, input)| input.url.is_none())
                 .map(|(i, input)| (format!("i{i}"), ByteString(input.data.clone())))
                 .collect(),
         ),
@@ -329,29 +373,87 @@ fn main_container(
     })
 }
 
-/// The `wait` sidecar: hands the outputs back through its log once the exit code is written.
-fn wait_container(image: &str) -> PodContainer {
+/// The small requests and limits of skiff's own containers.
+fn helper_resources() -> ResourceRequirements {
     let quantities = |pairs: &[(&str, &str)]| {
         pairs
             .iter()
             .map(|(k, v)| ((*k).to_string(), Quantity((*v).to_string())))
             .collect::<BTreeMap<_, _>>()
     };
+    ResourceRequirements {
+        requests: Some(quantities(&[("cpu", "10m"), ("memory", "32Mi")])),
+        limits: Some(quantities(&[("memory", "64Mi")])),
+        ..ResourceRequirements::default()
+    }
+}
+
+/// The [`INIT_CONTAINER`]: downloads each input with a URL into [`INPUTS_DIR`] (an `emptyDir`) and
+/// copies the others there from the config map, as `i<i>`. A failed download fails the pod, with curl's
+/// error in this container's log.
+fn init_container(image: &str, inputs: &[PodInput]) -> PodContainer {
+    let mut script = String::from("set -u\n");
+    let has_map = inputs.iter().any(|i| i.url.is_none());
+    for (i, input) in inputs.iter().enumerate() {
+        let target = sh_quote(&format!("{INPUTS_DIR}/i{i}"));
+        let (fetch, what) = match &input.url {
+            Some(url) => (
+                format!("curl -fsS --retry 3 -o {target} {}", sh_quote(url)),
+                "download",
+            ),
+            None => (
+                format!("cp {} {target}", sh_quote(&format!("{MAP_DIR}/i{i}"))),
+                "copy",
+            ),
+        };
+        let message = sh_quote(&format!("skiff: cannot {what} input {}", input.path));
+        script.push_str(&format!(
+            "{fetch} || {{ printf '%s\\n' {message} >&2; exit 1; }}\n"
+        ));
+    }
+    let mut volume_mounts = vec![VolumeMount {
+        name: IN_VOLUME.to_string(),
+        mount_path: INPUTS_DIR.to_string(),
+        ..VolumeMount::default()
+    }];
+    if has_map {
+        volume_mounts.push(VolumeMount {
+            name: MAP_VOLUME.to_string(),
+            mount_path: MAP_DIR.to_string(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+    }
+    PodContainer {
+        name: INIT_CONTAINER.to_string(),
+        image: Some(image.to_string()),
+        command: Some(vec!["/bin/sh".to_string(), "-c".to_string(), script]),
+        resources: Some(helper_resources()),
+        volume_mounts: Some(volume_mounts),
+        ..PodContainer::default()
+    }
+}
+
+/// The `wait` sidecar: once the exit code is written, uploads each output artifact's tar to its URL
+/// (when given), noting `ok` or curl's error in `a<k>.put` and removing the tar, then hands the rest
+/// back through its log as a base64 tar.
+fn wait_container(image: &str, artifact_urls: &[String]) -> PodContainer {
     let out = sh_quote(OUTPUTS_DIR);
     let exit = sh_quote(&format!("{OUTPUTS_DIR}/exit"));
+    let mut script = format!("while [ ! -f {exit} ]; do sleep 0.2; done; cd {out} || exit 1\n");
+    for (k, url) in artifact_urls.iter().enumerate() {
+        script.push_str(&format!(
+            "if [ -f a{k}.tar ]; then if curl -fsS --retry 3 -T a{k}.tar {} > a{k}.put 2>&1; then \
+             echo ok > a{k}.put; fi; rm -f a{k}.tar; fi\n",
+            sh_quote(url)
+        ));
+    }
+    script.push_str("tar -cf - . | base64\n");
     PodContainer {
         name: WAIT_CONTAINER.to_string(),
         image: Some(image.to_string()),
-        command: Some(vec![
-            "/bin/sh".to_string(),
-            "-c".to_string(),
-            format!("while [ ! -f {exit} ]; do sleep 0.2; done; cd {out} && tar -cf - . | base64"),
-        ]),
-        resources: Some(ResourceRequirements {
-            requests: Some(quantities(&[("cpu", "10m"), ("memory", "32Mi")])),
-            limits: Some(quantities(&[("memory", "64Mi")])),
-            ..ResourceRequirements::default()
-        }),
+        command: Some(vec!["/bin/sh".to_string(), "-c".to_string(), script]),
+        resources: Some(helper_resources()),
         volume_mounts: Some(vec![VolumeMount {
             name: OUT_VOLUME.to_string(),
             mount_path: OUTPUTS_DIR.to_string(),
@@ -524,6 +626,7 @@ mod tests {
             output_artifacts: &[],
             active_deadline_seconds: Some(600),
             wait_image: "busybox:1.36",
+            output_artifact_urls: &[],
         }
     }
 
@@ -764,11 +867,13 @@ container: {image: alpine, command: [true]}
                 path: "/tmp/x".to_string(),
                 data: b"hello".to_vec(),
                 is_dir: false,
+                url: None,
             },
             PodInput {
                 path: "/data".to_string(),
                 data: vec![0, 1, 2],
                 is_dir: true,
+                url: None,
             },
         ];
         let m = pod_manifests(&plan(&t, &w, &inputs)).expect("manifests");
@@ -813,6 +918,7 @@ container: {image: alpine, command: [true]}
             path: SCRIPT_PATH.to_string(),
             data: b"print(1)".to_vec(),
             is_dir: false,
+            url: None,
         }];
         let m = pod_manifests(&plan(&t, &w, &inputs)).expect("manifests");
         let command = main(&m).command.as_ref().expect("command");
@@ -920,11 +1026,13 @@ container: {image: alpine, command: [true]}
                 path: format!("{r}/work/it's in/a.txt"),
                 data: b"file\n".to_vec(),
                 is_dir: false,
+                url: None,
             },
             PodInput {
                 path: format!("{r}/work/d"),
                 data: tar.into_inner().expect("tar"),
                 is_dir: true,
+                url: None,
             },
         ];
         let param = |path: String| OutputParameter {
@@ -978,6 +1086,7 @@ container: {image: alpine, command: [true]}
             path: format!("{r}/file/under/a.txt"),
             data: b"x".to_vec(),
             is_dir: false,
+            url: None,
         }];
         let ran = root.join("ran");
         let program = format!("touch '{}'", ran.display());
@@ -990,6 +1099,257 @@ container: {image: alpine, command: [true]}
             String::from_utf8_lossy(&output.stderr)
                 .contains(&format!("skiff: cannot place input {r}/file/under/a.txt")),
             "{output:?}"
+        );
+    }
+
+    #[test]
+    fn with_a_repository_an_init_container_fetches_inputs_and_the_sidecar_uploads_outputs() {
+        let t = template(
+            "name: s\nscript:\n  image: python:3.12\n  command: [python]\n  source: print(1)\n",
+        );
+        let w = WorkflowSpec::default();
+        let inputs = [
+            PodInput {
+                path: SCRIPT_PATH.to_string(),
+                data: b"print(1)".to_vec(),
+                is_dir: false,
+                url: None,
+            },
+            PodInput {
+                path: "/data".to_string(),
+                data: Vec::new(),
+                is_dir: true,
+                url: Some("http://s3:9000/b/skiff/r/n/inputs/i1?X-Amz-Signature=x".to_string()),
+            },
+        ];
+        let artifacts = [OutputArtifact {
+            name: "model".to_string(),
+            path: "/out/m".to_string(),
+            optional: false,
+        }];
+        let urls = ["http://s3:9000/b/skiff/r/n/outputs/model.tar?X-Amz-Signature=y".to_string()];
+        let mut p = plan(&t, &w, &inputs);
+        p.output_artifacts = &artifacts;
+        p.output_artifact_urls = &urls;
+        p.wait_image = "curlimages/curl:8.11.1";
+        let m = pod_manifests(&p).expect("manifests");
+
+        // The config map carries the script's source only, under its index.
+        let cm = m.inputs.as_ref().expect("config map");
+        assert_eq!(
+            cm.binary_data,
+            Some(BTreeMap::from([(
+                "i0".to_string(),
+                ByteString(b"print(1)".to_vec())
+            )]))
+        );
+        let volume = |name: &str| {
+            spec(&m)
+                .volumes
+                .iter()
+                .flatten()
+                .find(|v| v.name == name)
+                .unwrap_or_else(|| panic!("volume {name}"))
+                .clone()
+        };
+        assert!(volume("skiff-in").empty_dir.is_some());
+        assert_eq!(
+            volume("skiff-in-map").config_map.map(|c| c.name),
+            Some("run-abc-123-inputs".to_string())
+        );
+
+        let init = spec(&m)
+            .init_containers
+            .as_ref()
+            .and_then(|c| c.first())
+            .expect("init container");
+        assert_eq!(init.name, INIT_CONTAINER);
+        assert_eq!(init.image.as_deref(), Some("curlimages/curl:8.11.1"));
+        let mounts: Vec<(&str, Option<bool>)> = init
+            .volume_mounts
+            .iter()
+            .flatten()
+            .map(|v| (v.mount_path.as_str(), v.read_only))
+            .collect();
+        assert_eq!(mounts, [(INPUTS_DIR, None), (MAP_DIR, Some(true))]);
+        let fetch = &init.command.as_ref().expect("command")[2];
+        assert!(
+            fetch.contains("cp '/skiff/map/i0' '/skiff/in/i0'"),
+            "{fetch}"
+        );
+        assert!(
+            fetch.contains(
+                "curl -fsS --retry 3 -o '/skiff/in/i1' 'http://s3:9000/b/skiff/r/n/inputs/i1?X-Amz-Signature=x'"
+            ),
+            "{fetch}"
+        );
+        let mount = main(&m)
+            .volume_mounts
+            .iter()
+            .flatten()
+            .find(|v| v.name == "skiff-in")
+            .expect("skiff-in mount");
+        assert_eq!(
+            (mount.mount_path.as_str(), mount.read_only),
+            (INPUTS_DIR, Some(true))
+        );
+        let wait = &spec(&m).containers[1];
+        let upload = &wait.command.as_ref().expect("command")[2];
+        assert!(
+            upload.contains(
+                "curl -fsS --retry 3 -T a0.tar 'http://s3:9000/b/skiff/r/n/outputs/model.tar?X-Amz-Signature=y'"
+            ),
+            "{upload}"
+        );
+
+        // Without a URL for each output artifact, no manifests.
+        p.output_artifact_urls = &[];
+        let none = pod_manifests(&p).expect("no URLs: the log");
+        assert!(
+            none.pod.spec.as_ref().expect("spec").containers[1]
+                .command
+                .as_ref()
+                .expect("command")[2]
+                .ends_with("tar -cf - . | base64\n")
+        );
+        let two = [urls[0].clone(), urls[0].clone()];
+        p.output_artifact_urls = &two;
+        let err = pod_manifests(&p).expect_err("one URL per artifact");
+        assert_eq!(err, "template 's': 1 output artifacts but 2 upload URLs");
+    }
+
+    /// A `curl` for the scripts' tests: `-o FILE URL` copies the URL's last path segment from `$STORE`,
+    /// `-T FILE URL` copies the file there; a name with `fail` in it fails as curl does.
+    const FAKE_CURL: &str = r#"#!/bin/sh
+out= in= url=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -o) out=$2; shift 2 ;;
+    -T) in=$2; shift 2 ;;
+    --retry) shift 2 ;;
+    -*) shift ;;
+    *) url=$1; shift ;;
+  esac
+done
+name=${url%%\?*}; name=${name##*/}
+case "$name" in *fail*) echo "curl: (22) The requested URL returned error: 403" >&2; exit 22 ;; esac
+if [ -n "$in" ]; then cp "$in" "$STORE/$name"; exit; fi
+if [ -f "$STORE/$name" ]; then cp "$STORE/$name" "$out"; exit; fi
+echo "curl: (22) The requested URL returned error: 404" >&2
+exit 22
+"#;
+
+    /// Runs a helper container's script under `/bin/sh` with [`FAKE_CURL`] first on the `PATH` and the
+    /// pod's folders moved under `root`.
+    fn run_helper(root: &Path, container: &PodContainer) -> std::process::Output {
+        use std::os::unix::fs::PermissionsExt as _;
+        let bin = root.join("bin");
+        std::fs::create_dir_all(&bin).expect("bin");
+        std::fs::write(bin.join("curl"), FAKE_CURL).expect("curl");
+        std::fs::set_permissions(bin.join("curl"), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let r = root.to_string_lossy();
+        let script = container.command.as_ref().expect("command")[2]
+            .replace(INPUTS_DIR, &format!("{r}/in"))
+            .replace(MAP_DIR, &format!("{r}/map"))
+            .replace(OUTPUTS_DIR, &format!("{r}/out"));
+        let path = std::env::var("PATH").unwrap_or_default();
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(script)
+            .env("PATH", format!("{}:{path}", bin.display()))
+            .env("STORE", root.join("store"))
+            .output()
+            .expect("run /bin/sh")
+    }
+
+    #[test]
+    fn the_init_and_wait_scripts_fetch_and_upload_with_curl_under_sh() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        for dir in ["in", "map", "out", "store"] {
+            std::fs::create_dir_all(root.join(dir)).expect("dir");
+        }
+        std::fs::write(root.join("map/i0"), "print(1)").expect("map");
+        std::fs::write(root.join("store/i1"), "big data").expect("object");
+        let input = |url: Option<&str>| PodInput {
+            path: "/data".to_string(),
+            data: Vec::new(),
+            is_dir: false,
+            url: url.map(String::from),
+        };
+        let inputs = [
+            input(None),
+            input(Some("http://s3/b/r/n/inputs/i1?X-Amz-Signature=x")),
+        ];
+        let output = run_helper(root, &init_container("curl", &inputs));
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(read(&root.join("in/i0")), "print(1)");
+        assert_eq!(read(&root.join("in/i1")), "big data");
+
+        let missing = [input(Some("http://s3/b/r/n/inputs/i7?X-Amz-Signature=x"))];
+        let output = run_helper(root, &init_container("curl", &missing));
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            "curl: (22) The requested URL returned error: 404\nskiff: cannot download input /data\n"
+        );
+
+        let out = root.join("out");
+        std::fs::write(out.join("stdout"), "hi\n").expect("stdout");
+        std::fs::write(out.join("a0.tar"), "tar 0").expect("a0");
+        std::fs::write(out.join("a2.tar"), "tar 2").expect("a2");
+        std::fs::write(out.join("exit"), "0\n").expect("exit");
+        let urls = [
+            "http://s3/b/r/n/outputs/model.tar?X-Amz-Signature=y",
+            "http://s3/b/r/n/outputs/absent.tar?X-Amz-Signature=y",
+            "http://s3/b/r/n/outputs/fail.tar?X-Amz-Signature=y",
+        ]
+        .map(String::from);
+        let output = run_helper(root, &wait_container("curl", &urls));
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(read(&root.join("store/model.tar")), "tar 0");
+        assert!(!root.join("store/absent.tar").exists());
+        let compact: Vec<u8> = output
+            .stdout
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        use base64::Engine as _;
+        let tar = base64::engine::general_purpose::STANDARD
+            .decode(compact)
+            .expect("base64");
+        let mut files: Vec<(String, String)> = tar::Archive::new(&tar[..])
+            .entries()
+            .expect("tar")
+            .map(|e| {
+                let mut e = e.expect("entry");
+                let name = e
+                    .path()
+                    .expect("path")
+                    .to_string_lossy()
+                    .trim_start_matches("./")
+                    .to_string();
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut e, &mut text).expect("read");
+                (name, text)
+            })
+            .filter(|(name, _)| !name.is_empty())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                ("a0.put", "ok\n"),
+                (
+                    "a2.put",
+                    "curl: (22) The requested URL returned error: 403\n"
+                ),
+                ("exit", "0\n"),
+                ("stdout", "hi\n"),
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
         );
     }
 }

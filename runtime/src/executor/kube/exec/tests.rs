@@ -1,7 +1,9 @@
 //! The executor against a mocked API server (tower-test): every request is answered by [`Fake`], which
 //! plays a cluster's part from a script, and records what it was asked.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use base64::Engine as _;
 use http::{Method, Request, Response, StatusCode};
@@ -9,11 +11,16 @@ use kube::client::Body;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::executor::kube::DEFAULT_TRANSFER_IMAGE;
 use crate::executor::kube::pod::{PodInput, PodPlan, pod_manifests};
+use crate::executor::kube::s3::fake::FakeS3;
 use crate::spec::{Template, WorkflowSpec};
 
 const NS: &str = "ml";
 const POD: &str = "train-run-123";
+
+/// What the pod does, seen from outside: called with the created pod.
+type PodHook = Box<dyn FnMut(&Value) + Send>;
 
 /// A cluster's answers, and what it was asked.
 #[derive(Default)]
@@ -32,6 +39,13 @@ struct Fake {
     calls: Vec<String>,
     created_pod: Option<Value>,
     created_map: Option<Value>,
+    /// The init container's log.
+    init_log: String,
+    /// Secrets by name: their `data`, base64 as the API gives it.
+    secrets: HashMap<String, Value>,
+    /// Called with the created pod when a read first returns the last state: what the pod did before it
+    /// ended (the wait sidecar's upload).
+    on_end: Option<PodHook>,
 }
 
 fn status_body(code: u16, reason: &str, message: &str) -> Vec<u8> {
@@ -100,13 +114,34 @@ async fn serve(
                 None => {
                     let i = f.reads.min(f.states.len() - 1);
                     f.reads += 1;
+                    if i == f.states.len() - 1
+                        && let Some(mut hook) = f.on_end.take()
+                    {
+                        hook(f.created_pod.as_ref().unwrap());
+                    }
                     let pod = pod_with(&f.states[i]);
                     respond(200, serde_json::to_vec(&pod).unwrap())
                 }
             },
+            (&Method::GET, p) if p.starts_with(&format!("/api/v1/namespaces/{NS}/secrets/")) => {
+                let name = p.rsplit('/').next().unwrap_or_default();
+                match f.secrets.get(name) {
+                    Some(data) => respond(
+                        200,
+                        serde_json::to_vec(&json!({
+                            "apiVersion": "v1", "kind": "Secret",
+                            "metadata": {"name": name, "namespace": NS}, "data": data
+                        }))
+                        .unwrap(),
+                    ),
+                    None => respond(404, status_body(404, "NotFound", "secrets not found")),
+                }
+            }
             (&Method::GET, p) if p.starts_with(&pods) && p.ends_with("/log") => {
                 let text = if query.contains("container=wait") {
                     f.wait_log.clone().unwrap_or_default()
+                } else if query.contains("container=skiff-init") {
+                    f.init_log.clone()
                 } else {
                     f.main_log.clone()
                 };
@@ -120,10 +155,15 @@ async fn serve(
             }
             (&Method::DELETE, p) if p.starts_with(&maps) => respond(
                 200,
-                serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}))
-                    .unwrap(),
+                serde_json::to_vec(
+                    &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}),
+                )
+                .unwrap(),
             ),
-            _ => respond(404, status_body(404, "NotFound", "no such path in the fake")),
+            _ => respond(
+                404,
+                status_body(404, "NotFound", "no such path in the fake"),
+            ),
         };
         drop(f);
         send.send_response(response);
@@ -221,6 +261,7 @@ fn step(manifests: PodManifests) -> PodRun {
         stop: None,
         log_sink: None,
         gc: PodGc::Always,
+        transfer: None,
     }
 }
 
@@ -262,7 +303,8 @@ container:
 ",
     )
     .unwrap();
-    let workflow: WorkflowSpec = serde_yaml::from_str("serviceAccountName: trainer\ntemplates: []").unwrap();
+    let workflow: WorkflowSpec =
+        serde_yaml::from_str("serviceAccountName: trainer\ntemplates: []").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fake = Arc::new(Mutex::new(succeeded_fake()));
     let exec = executor(&fake, dir.path());
@@ -271,6 +313,7 @@ container:
         path: "/data/train.csv".to_string(),
         data: b"x,y\n1,2\n".to_vec(),
         is_dir: false,
+        url: None,
     }];
     let manifests = pod_manifests(&PodPlan {
         run: "run",
@@ -284,27 +327,39 @@ container:
         output_artifacts: &run.output_artifacts,
         active_deadline_seconds: Some(3600),
         wait_image: "busybox:1.36",
+        output_artifact_urls: &[],
     })
     .unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink_seen = seen.clone();
     let run = PodRun {
         manifests,
-        log_sink: Some(LogSink::new(move |b: &[u8]| sink_seen.lock().unwrap().extend_from_slice(b))),
+        log_sink: Some(LogSink::new(move |b: &[u8]| {
+            sink_seen.lock().unwrap().extend_from_slice(b)
+        })),
         ..run
     };
     let out = exec.run(run).await;
     assert_eq!(out.phase, NodePhase::Succeeded, "{:?}", out.message);
     assert_eq!(out.executor, "kubernetes");
     assert_eq!(out.outputs.exit_code, Some(0));
-    assert_eq!(out.outputs.result.as_deref(), Some("epoch 1 loss 0.5\nepoch 2 loss 0.1"));
-    assert_eq!(out.outputs.parameters, vec![("accuracy".to_string(), "0.97".to_string())]);
+    assert_eq!(
+        out.outputs.result.as_deref(),
+        Some("epoch 1 loss 0.5\nepoch 2 loss 0.1")
+    );
+    assert_eq!(
+        out.outputs.parameters,
+        vec![("accuracy".to_string(), "0.97".to_string())]
+    );
     let (name, stored) = &out.outputs.artifacts[0];
     assert_eq!(name, "model");
     assert_eq!(std::fs::read(stored).unwrap(), b"weights");
     assert!(stored.starts_with(dir.path().join("run").join(POD)));
     // The log streamed through the sink as it came, and is the step's log.
-    assert_eq!(seen.lock().unwrap().as_slice(), b"epoch 1 loss 0.5\nepoch 2 loss 0.1\n");
+    assert_eq!(
+        seen.lock().unwrap().as_slice(),
+        b"epoch 1 loss 0.5\nepoch 2 loss 0.1\n"
+    );
     assert_eq!(out.log, b"epoch 1 loss 0.5\nepoch 2 loss 0.1\n");
 
     let f = fake.lock().unwrap();
@@ -317,7 +372,10 @@ container:
     assert_eq!(pod["spec"]["serviceAccountName"], "trainer");
     assert_eq!(pod["spec"]["restartPolicy"], "Never");
     assert_eq!(pod["spec"]["activeDeadlineSeconds"], 3600);
-    assert_eq!(pod["metadata"]["labels"]["workflows.argoproj.io/workflow"], "run");
+    assert_eq!(
+        pod["metadata"]["labels"]["workflows.argoproj.io/workflow"],
+        "run"
+    );
     let map = f.created_map.clone().unwrap();
     let data = base64::engine::general_purpose::STANDARD
         .decode(map["binaryData"]["i0"].as_str().unwrap())
@@ -325,7 +383,12 @@ container:
     assert_eq!(data, b"x,y\n1,2\n");
     // Created, followed from Pending, log read once running, outputs read, then both deleted.
     let calls: Vec<&str> = f.calls.iter().map(String::as_str).collect();
-    let pos = |prefix: &str| calls.iter().position(|c| c.starts_with(prefix)).unwrap_or(usize::MAX);
+    let pos = |prefix: &str| {
+        calls
+            .iter()
+            .position(|c| c.starts_with(prefix))
+            .unwrap_or(usize::MAX)
+    };
     assert!(pos("POST /api/v1/namespaces/ml/configmaps") < pos("POST /api/v1/namespaces/ml/pods"));
     let main_log = calls
         .iter()
@@ -335,10 +398,19 @@ container:
         .iter()
         .filter(|c| c.starts_with(&format!("GET /api/v1/namespaces/ml/pods/{POD}?")))
         .count();
-    assert_eq!(reads_before_log, 2, "the log is followed from the first read that saw it running: {calls:#?}");
+    assert_eq!(
+        reads_before_log, 2,
+        "the log is followed from the first read that saw it running: {calls:#?}"
+    );
     assert!(calls.iter().any(|c| c.contains("container=wait")));
-    assert!(calls.iter().any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/pods/{POD}"))));
-    assert!(calls.iter().any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/configmaps/{POD}-inputs"))));
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/pods/{POD}")))
+    );
+    assert!(calls.iter().any(|c| c.starts_with(&format!(
+        "DELETE /api/v1/namespaces/ml/configmaps/{POD}-inputs"
+    ))));
 }
 
 #[tokio::test]
@@ -358,8 +430,17 @@ async fn a_failed_pod_is_a_failed_step_with_its_exit_code_and_is_deleted() {
     assert_eq!(out.phase, NodePhase::Failed);
     assert_eq!(out.message.as_deref(), Some("Error (exit code 2)"));
     assert_eq!(out.outputs.exit_code, Some(2));
-    assert_eq!(out.outputs.parameters, vec![("accuracy".to_string(), "0".to_string())]);
-    assert!(fake.lock().unwrap().calls.iter().any(|c| c.starts_with("DELETE")));
+    assert_eq!(
+        out.outputs.parameters,
+        vec![("accuracy".to_string(), "0".to_string())]
+    );
+    assert!(
+        fake.lock()
+            .unwrap()
+            .calls
+            .iter()
+            .any(|c| c.starts_with("DELETE"))
+    );
 }
 
 #[tokio::test]
@@ -376,7 +457,12 @@ async fn an_oom_killed_main_container_says_so_and_a_kept_pod_stays() {
     assert_eq!(out.phase, NodePhase::Failed);
     assert_eq!(out.message.as_deref(), Some("OOMKilled (exit code 137)"));
     assert!(
-        !fake.lock().unwrap().calls.iter().any(|c| c.starts_with("DELETE")),
+        !fake
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .any(|c| c.starts_with("DELETE")),
         "podGC OnPodSuccess keeps a failed pod"
     );
 }
@@ -395,9 +481,22 @@ async fn an_image_that_never_pulls_times_out_with_the_reason() {
     let out = exec.run(step(bare_manifests())).await;
     assert_eq!(out.phase, NodePhase::Failed);
     let message = out.message.unwrap();
-    assert!(message.starts_with(&format!("pod {POD} did not start within 200ms")), "{message}");
-    assert!(message.contains("ImagePullBackOff: Back-off pulling image"), "{message}");
-    assert!(fake.lock().unwrap().calls.iter().any(|c| c.starts_with("DELETE")), "the pod is cleaned up");
+    assert!(
+        message.starts_with(&format!("pod {POD} did not start within 200ms")),
+        "{message}"
+    );
+    assert!(
+        message.contains("ImagePullBackOff: Back-off pulling image"),
+        "{message}"
+    );
+    assert!(
+        fake.lock()
+            .unwrap()
+            .calls
+            .iter()
+            .any(|c| c.starts_with("DELETE")),
+        "the pod is cleaned up"
+    );
 }
 
 #[tokio::test]
@@ -413,15 +512,30 @@ async fn an_unschedulable_pod_times_out_with_the_schedulers_reason() {
     let exec = executor(&fake, dir.path());
     let out = exec.run(step(bare_manifests())).await;
     let message = out.message.unwrap();
-    assert!(message.contains("Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu."), "{message}");
+    assert!(
+        message.contains("Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu."),
+        "{message}"
+    );
 }
 
 #[tokio::test]
 async fn api_errors_are_clear_messages() {
     for (code, reason, expect) in [
-        (403, "Forbidden", "forbidden (403: told to fail); the kubeconfig's user needs create"),
-        (409, "AlreadyExists", "it already exists (409: told to fail); a run of the same name left it behind"),
-        (500, "InternalError", "the API server failed (500: told to fail)"),
+        (
+            403,
+            "Forbidden",
+            "forbidden (403: told to fail); the kubeconfig's user needs create",
+        ),
+        (
+            409,
+            "AlreadyExists",
+            "it already exists (409: told to fail); a run of the same name left it behind",
+        ),
+        (
+            500,
+            "InternalError",
+            "the API server failed (500: told to fail)",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let fake = Arc::new(Mutex::new(Fake {
@@ -433,10 +547,20 @@ async fn api_errors_are_clear_messages() {
         let out = exec.run(step(bare_manifests())).await;
         assert_eq!(out.phase, NodePhase::Error);
         let message = out.message.unwrap();
-        assert!(message.starts_with(&format!("cannot create pod {POD} in namespace ml: ")), "{message}");
+        assert!(
+            message.starts_with(&format!("cannot create pod {POD} in namespace ml: ")),
+            "{message}"
+        );
         assert!(message.contains(expect), "{code}: {message}");
         // Nothing was created, so nothing is deleted.
-        assert!(!fake.lock().unwrap().calls.iter().any(|c| c.starts_with("DELETE")));
+        assert!(
+            !fake
+                .lock()
+                .unwrap()
+                .calls
+                .iter()
+                .any(|c| c.starts_with("DELETE"))
+        );
     }
     // An error while following the pod still cleans it up.
     let dir = tempfile::tempdir().unwrap();
@@ -445,10 +569,22 @@ async fn api_errors_are_clear_messages() {
         get_error: Some((500, "InternalError")),
         ..Fake::default()
     }));
-    let out = executor(&fake, dir.path()).run(step(bare_manifests())).await;
+    let out = executor(&fake, dir.path())
+        .run(step(bare_manifests()))
+        .await;
     assert_eq!(out.phase, NodePhase::Error);
-    assert!(out.message.unwrap().starts_with(&format!("cannot read pod {POD}")));
-    assert!(fake.lock().unwrap().calls.iter().any(|c| c.starts_with("DELETE")));
+    assert!(
+        out.message
+            .unwrap()
+            .starts_with(&format!("cannot read pod {POD}"))
+    );
+    assert!(
+        fake.lock()
+            .unwrap()
+            .calls
+            .iter()
+            .any(|c| c.starts_with("DELETE"))
+    );
 }
 
 #[tokio::test]
@@ -463,7 +599,10 @@ async fn a_cluster_that_refuses_connections_is_named_as_unreachable() {
     let out = exec.run(step(bare_manifests())).await;
     assert_eq!(out.phase, NodePhase::Error);
     let message = out.message.unwrap();
-    assert!(message.contains("cannot reach the cluster's API server"), "{message}");
+    assert!(
+        message.contains("cannot reach the cluster's API server"),
+        "{message}"
+    );
     assert!(message.to_lowercase().contains("connect"), "{message}");
 }
 
@@ -491,9 +630,16 @@ async fn a_stopped_step_deletes_its_pod() {
     let out = exec.run(run).await;
     stopper.await.unwrap();
     assert_eq!(out.phase, NodePhase::Failed);
-    assert_eq!(out.message.as_deref(), Some("step stopped: Stopped with strategy 'Stop'"));
+    assert_eq!(
+        out.message.as_deref(),
+        Some("step stopped: Stopped with strategy 'Stop'")
+    );
     let f = fake.lock().unwrap();
-    assert!(f.calls.iter().any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/pods/{POD}"))));
+    assert!(
+        f.calls
+            .iter()
+            .any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/pods/{POD}")))
+    );
 }
 
 #[tokio::test]
@@ -509,7 +655,13 @@ async fn a_step_past_its_deadline_is_failed_and_deleted() {
     let out = exec.run(run).await;
     assert_eq!(out.phase, NodePhase::Failed);
     assert!(out.message.unwrap().contains("deadline"));
-    assert!(fake.lock().unwrap().calls.iter().any(|c| c.starts_with("DELETE")));
+    assert!(
+        fake.lock()
+            .unwrap()
+            .calls
+            .iter()
+            .any(|c| c.starts_with("DELETE"))
+    );
 }
 
 #[tokio::test]
@@ -520,16 +672,24 @@ async fn missing_outputs_are_errors_that_say_what_to_do() {
         wait_log: Some(wait_log(&[("stdout", b"ok\n"), ("exit", b"0\n")])),
         ..Fake::default()
     }));
-    let out = executor(&fake, dir.path()).run(step(bare_manifests())).await;
+    let out = executor(&fake, dir.path())
+        .run(step(bare_manifests()))
+        .await;
     assert_eq!(out.phase, NodePhase::Error);
-    assert!(out.message.unwrap().contains("output parameter 'accuracy' not found"));
+    assert!(
+        out.message
+            .unwrap()
+            .contains("output parameter 'accuracy' not found")
+    );
     // A wait container that hands back garbage is an error too, not a panic.
     let fake = Arc::new(Mutex::new(Fake {
         states: vec![ended(0, "Completed")],
         wait_log: Some("this is not base64 !!!".to_string()),
         ..Fake::default()
     }));
-    let out = executor(&fake, dir.path()).run(step(bare_manifests())).await;
+    let out = executor(&fake, dir.path())
+        .run(step(bare_manifests()))
+        .await;
     assert_eq!(out.phase, NodePhase::Error);
     assert!(out.message.unwrap().contains("cannot collect the outputs"));
 }
@@ -545,15 +705,20 @@ async fn pod_gc_strategies_read_from_the_workflow() {
 
 /// The public API end to end: a wasm step's artifact reaches a GPU pod (through the config map), the
 /// pod's output parameter comes back and feeds the next wasm step.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hybrid_run_moves_data_from_wasm_to_a_pod_and_back() {
-    use crate::engine::{Engine, EngineConfig, RunOptions};
-    use crate::spec::parse_workflow;
-
-    let workflow = r#"
+/// A three-step run: `make` (wasm) writes 21 to an artifact, `double` (a GPU pod) writes twice that to
+/// `double_path`, declared by `double_outputs`, and `show` (wasm) gets it through `show_arguments`.
+fn hybrid_workflow(
+    name: &str,
+    show_arguments: &str,
+    double_path: &str,
+    double_outputs: &str,
+    show: &str,
+) -> String {
+    format!(
+        r#"
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow
-metadata: {name: hybrid}
+metadata: {{name: {name}}}
 spec:
   entrypoint: main
   templates:
@@ -564,30 +729,62 @@ spec:
     - - name: double
         template: double
         arguments:
-          artifacts: [{name: n, from: "{{steps.make.outputs.artifacts.n}}"}]
+          artifacts: [{{name: n, from: "{{{{steps.make.outputs.artifacts.n}}}}"}}]
     - - name: show
         template: show
         arguments:
-          parameters: [{name: answer, value: "{{steps.double.outputs.parameters.answer}}"}]
+          {show_arguments}
   - name: make
-    container: {image: alpine, command: [sh, -c], args: ["echo 21 > /tmp/n"]}
-    outputs: {artifacts: [{name: n, path: /tmp/n}]}
+    container: {{image: alpine, command: [sh, -c], args: ["echo 21 > /tmp/n"]}}
+    outputs: {{artifacts: [{{name: n, path: /tmp/n}}]}}
   - name: double
-    inputs: {artifacts: [{name: n, path: /data/n}]}
+    inputs: {{artifacts: [{{name: n, path: /data/n}}]}}
     container:
       image: pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
-      command: [python, -c, "print(2 * int(open('/data/n').read()), file=open('/tmp/answer', 'w'))"]
-      resources: {limits: {nvidia.com/gpu: 1}}
-    outputs: {parameters: [{name: answer, valueFrom: {path: /tmp/answer}}]}
+      command: [python, -c, "print(2 * int(open('/data/n').read()), file=open('{double_path}', 'w'))"]
+      resources: {{limits: {{nvidia.com/gpu: 1}}}}
+    outputs: {double_outputs}
   - name: show
-    inputs: {parameters: [{name: answer}]}
-    container: {image: alpine, command: [echo, "the answer is {{inputs.parameters.answer}}"]}
-"#;
-    let doc = parse_workflow(workflow, Path::new("hybrid.yaml")).unwrap();
+    {show}
+"#
+    )
+}
+
+/// Runs `workflow` to its end with the engine in `home`, its pod steps going to `client`.
+async fn run_engine(
+    workflow: &str,
+    home: std::path::PathBuf,
+    client: kube::Client,
+) -> crate::engine::state::RunState {
+    use crate::engine::{Engine, EngineConfig, RunOptions};
+    let doc = crate::spec::parse_workflow(workflow, Path::new("hybrid.yaml")).unwrap();
+    Engine::new(EngineConfig::new(home))
+        .unwrap()
+        .with_kube_client(client, NS)
+        .start(&doc, RunOptions::default())
+        .unwrap()
+        .wait()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hybrid_run_moves_data_from_wasm_to_a_pod_and_back() {
+    let workflow = hybrid_workflow(
+        "hybrid",
+        r#"parameters: [{name: answer, value: "{{steps.double.outputs.parameters.answer}}"}]"#,
+        "/tmp/answer",
+        "{parameters: [{name: answer, valueFrom: {path: /tmp/answer}}]}",
+        r#"inputs: {parameters: [{name: answer}]}
+    container: {image: alpine, command: [echo, "the answer is {{inputs.parameters.answer}}"]}"#,
+    );
     let fake = Arc::new(Mutex::new(Fake {
         states: vec![running(), ended(0, "Completed")],
         main_log: "training\n".to_string(),
-        wait_log: Some(wait_log(&[("stdout", b""), ("exit", b"0\n"), ("p0", b"42\n")])),
+        wait_log: Some(wait_log(&[
+            ("stdout", b""),
+            ("exit", b"0\n"),
+            ("p0", b"42\n"),
+        ])),
         ..Fake::default()
     }));
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
@@ -595,14 +792,7 @@ spec:
     let client = kube::Client::new(service, NS);
     // Shared between runs of the tests, so the toolbox is compiled once.
     let home = std::env::temp_dir().join("skiff-kube-test-home");
-    let engine = Engine::new(EngineConfig::new(home))
-        .unwrap()
-        .with_kube_client(client, NS);
-    let state = engine
-        .start(&doc, RunOptions::default())
-        .unwrap()
-        .wait()
-        .await;
+    let state = run_engine(&workflow, home, client).await;
     let node = |name: &str| {
         state
             .nodes
@@ -614,7 +804,10 @@ spec:
     assert_eq!(node("make").executor.as_deref(), Some("toolbox"));
     assert_eq!(node("double").executor.as_deref(), Some("kubernetes"));
     assert_eq!(node("double").outputs.parameter("answer"), Some("42"));
-    assert_eq!(node("show").outputs.result.as_deref(), Some("the answer is 42"));
+    assert_eq!(
+        node("show").outputs.result.as_deref(),
+        Some("the answer is 42")
+    );
     let f = fake.lock().unwrap();
     // The wasm step's artifact went in through the config map, to where the pod's template wants it.
     let map = f.created_map.clone().unwrap();
@@ -627,5 +820,461 @@ spec:
     assert_eq!(pod["metadata"]["name"], id.as_str());
     let wrapper = pod["spec"]["containers"][0]["command"][2].as_str().unwrap();
     assert!(wrapper.contains("/data/n"), "{wrapper}");
-    assert!(f.calls.iter().any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/pods/{id}"))));
+    assert!(
+        f.calls
+            .iter()
+            .any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/pods/{id}")))
+    );
+}
+
+/// The pod while its init container fetches the inputs.
+fn initializing() -> Value {
+    json!({"phase": "Pending",
+    "initContainerStatuses": [
+        {"name": "skiff-init", "ready": false, "restartCount": 0, "image": "x", "imageID": "",
+         "state": {"running": {"startedAt": "2026-12-06T10:00:00Z"}}}
+    ],
+    "containerStatuses": [
+        {"name": "main", "ready": false, "restartCount": 0, "image": "x", "imageID": "",
+         "state": {"waiting": {"reason": "PodInitializing"}}}
+    ]})
+}
+
+fn b64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// A repository on the fake S3 server, its credentials in the Secret `minio-cred`.
+fn repository(s3: &FakeS3) -> ArtifactRepository {
+    ArtifactRepository::parse(
+        &format!(
+            "s3:
+  endpoint: '{}'
+  bucket: ml
+  insecure: true
+  keyPrefix: skiff
+  accessKeySecret: {{name: minio-cred, key: accesskey}}
+  secretKeySecret: {{name: minio-cred, key: secretkey}}
+",
+            s3.endpoint
+        ),
+        Path::new("repo.yaml"),
+    )
+    .unwrap()
+}
+
+fn credentials() -> Credentials {
+    Credentials {
+        access_key_id: "AKIA".to_string(),
+        secret_access_key: "s3cret".to_string(),
+        session_token: None,
+    }
+}
+
+/// The first single-quoted `http://` URL in a container's shell command.
+fn quoted_url(command: &str) -> String {
+    let start = command.find("'http://").unwrap() + 1;
+    let end = command[start..].find('\'').unwrap() + start;
+    command[start..end].to_string()
+}
+
+/// The step of [`step`] with an input artifact, its manifests and transfers made as the engine makes them.
+fn repository_step(client: &RepositoryClient, input: &Path) -> PodRun {
+    let template: Template = serde_yaml::from_str(
+        "name: train
+container: {image: pytorch/pytorch, command: [python, train.py]}
+",
+    )
+    .unwrap();
+    let workflow = WorkflowSpec::default();
+    let run = step(bare_manifests());
+    let planned = client.pod_transfer(
+        "run",
+        POD,
+        0,
+        &[(input.to_path_buf(), "/data/train.csv".to_string())],
+        &run.output_artifacts,
+        Duration::from_secs(3600),
+    );
+    let manifests = pod_manifests(&PodPlan {
+        run: "run",
+        node_id: POD,
+        node_name: "run.train",
+        namespace: NS,
+        template: &template,
+        workflow: &workflow,
+        inputs: &planned.inputs,
+        output_parameters: &run.output_parameters,
+        output_artifacts: &run.output_artifacts,
+        active_deadline_seconds: None,
+        wait_image: DEFAULT_TRANSFER_IMAGE,
+        output_artifact_urls: &planned.output_urls,
+    })
+    .unwrap();
+    PodRun {
+        manifests,
+        transfer: Some(planned.transfer),
+        ..run
+    }
+}
+
+#[tokio::test]
+async fn with_a_repository_artifacts_travel_through_presigned_urls() {
+    let s3 = FakeS3::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("train.csv");
+    std::fs::write(&input, b"x,y\n1,2\n").unwrap();
+    let model = artifact_tar("model.pt", b"weights");
+    let sidecar = s3.clone();
+    // The init container downloads for longer than a pod may wait to start: that is not a pod stuck.
+    let mut states = vec![initializing(); 60];
+    states.extend([running(), ended(0, "Completed")]);
+    let fake = Arc::new(Mutex::new(Fake {
+        states,
+        main_log: "training\n".to_string(),
+        wait_log: Some(wait_log(&[
+            ("stdout", b"training\n"),
+            ("exit", b"0\n"),
+            ("p0", b"0.97\n"),
+            ("a0.put", b"ok\n"),
+        ])),
+        secrets: HashMap::from([(
+            "minio-cred".to_string(),
+            json!({"accesskey": b64("AKIA"), "secretkey": b64("s3cret\n")}),
+        )]),
+        // What the wait sidecar does: upload the tar to the PUT URL it was given.
+        on_end: Some(Box::new(move |pod: &Value| {
+            let command = pod["spec"]["containers"][1]["command"][2].as_str().unwrap();
+            sidecar.put_url(&quoted_url(command), model.clone());
+        })),
+        ..Fake::default()
+    }));
+    let exec = executor(&fake, dir.path()).with_artifact_repository(repository(&s3), None);
+    let client = exec.artifact_repository().await.unwrap().unwrap();
+    let run = repository_step(&client, &input);
+    let started = Instant::now();
+    let out = exec.run(run).await;
+    assert!(started.elapsed() > exec.pending_timeout);
+    assert_eq!(out.phase, NodePhase::Succeeded, "{:?}", out.message);
+    assert_eq!(out.outputs.result.as_deref(), Some("training"));
+    assert_eq!(
+        out.outputs.parameters,
+        vec![("accuracy".to_string(), "0.97".to_string())]
+    );
+    let (name, stored) = &out.outputs.artifacts[0];
+    assert_eq!(name, "model");
+    assert_eq!(std::fs::read(stored).unwrap(), b"weights");
+
+    // The input went up before the pod was made, under the run's and the node's keys.
+    let key = format!("/ml/skiff/run/{POD}/inputs/i0");
+    assert_eq!(s3.object(&key).as_deref(), Some(&b"x,y\n1,2\n"[..]));
+    let requests = s3.state.lock().unwrap().requests.clone();
+    assert!(
+        requests[0].starts_with(&format!(
+            "PUT {key}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F"
+        )),
+        "{requests:#?}"
+    );
+    let output_key = format!("/ml/skiff/run/{POD}/outputs/model.tar");
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with(&format!("GET {output_key}?"))),
+        "{requests:#?}"
+    );
+
+    let f = fake.lock().unwrap();
+    // The credentials came from the Secret the file names (its trailing newline trimmed).
+    assert_eq!(
+        f.calls
+            .iter()
+            .filter(|c| c.starts_with("GET /api/v1/namespaces/ml/secrets/minio-cred"))
+            .count(),
+        1
+    );
+    assert!(client_signs_with(&client, "AKIA"));
+    // No inputs through the API server: no config map.
+    assert!(f.created_map.is_none());
+    assert!(
+        !f.calls.iter().any(|c| c.contains("/configmaps")),
+        "{:#?}",
+        f.calls
+    );
+    let pod = f.created_pod.clone().unwrap();
+    let init = &pod["spec"]["initContainers"][0];
+    assert_eq!(init["name"], "skiff-init");
+    assert_eq!(init["image"], DEFAULT_TRANSFER_IMAGE);
+    let fetch = init["command"][2].as_str().unwrap();
+    assert!(
+        fetch.contains("curl -fsS --retry 3 -o '/skiff/in/i0' 'http://"),
+        "{fetch}"
+    );
+    assert!(
+        quoted_url(fetch).starts_with(&format!("http://{}{key}?X-Amz-Algorithm=", s3.endpoint)),
+        "{fetch}"
+    );
+    assert_eq!(init["volumeMounts"][0]["mountPath"], "/skiff/in");
+    let volume = pod["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "skiff-in")
+        .unwrap();
+    assert!(volume.get("emptyDir").is_some(), "{volume}");
+    let wait = &pod["spec"]["containers"][1];
+    assert_eq!(wait["image"], DEFAULT_TRANSFER_IMAGE);
+    let upload = wait["command"][2].as_str().unwrap();
+    assert!(
+        upload.contains("curl -fsS --retry 3 -T a0.tar 'http://"),
+        "{upload}"
+    );
+    assert!(
+        quoted_url(upload).starts_with(&format!(
+            "http://{}{output_key}?X-Amz-Algorithm=",
+            s3.endpoint
+        )),
+        "{upload}"
+    );
+    assert!(
+        f.calls
+            .iter()
+            .any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/pods/{POD}")))
+    );
+}
+
+/// Whether `client`'s URLs carry `access_key_id`.
+fn client_signs_with(client: &RepositoryClient, access_key_id: &str) -> bool {
+    client
+        .presign("GET", "k", SystemTime::now(), Duration::from_secs(60))
+        .contains(&format!("X-Amz-Credential={access_key_id}%2F"))
+}
+
+#[tokio::test]
+async fn a_pod_that_cannot_fetch_or_upload_says_what_curl_said() {
+    let s3 = FakeS3::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("train.csv");
+    std::fs::write(&input, b"x").unwrap();
+
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![json!({"phase": "Failed",
+            "initContainerStatuses": [
+                {"name": "skiff-init", "ready": false, "restartCount": 0, "image": "x", "imageID": "",
+                 "state": {"terminated": {"exitCode": 22, "reason": "Error"}}}
+            ]})],
+        init_log: "curl: (22) The requested URL returned error: 403\nskiff: cannot download input /data/train.csv\n"
+            .to_string(),
+        ..Fake::default()
+    }));
+    let exec =
+        executor(&fake, dir.path()).with_artifact_repository(repository(&s3), Some(credentials()));
+    let client = exec.artifact_repository().await.unwrap().unwrap();
+    let out = exec.run(repository_step(&client, &input)).await;
+    assert_eq!(out.phase, NodePhase::Failed);
+    assert_eq!(
+        out.message.as_deref(),
+        Some(
+            "the pod could not fetch its inputs from the artifact repository (skiff-init exit code 22): \
+             curl: (22) The requested URL returned error: 403; skiff: cannot download input /data/train.csv"
+        )
+    );
+    // Given credentials: no Secret read.
+    assert!(
+        !fake
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .any(|c| c.contains("/secrets/"))
+    );
+    assert!(
+        fake.lock()
+            .unwrap()
+            .calls
+            .iter()
+            .any(|c| c.starts_with("DELETE"))
+    );
+
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![ended(0, "Completed")],
+        wait_log: Some(wait_log(&[
+            ("stdout", b""),
+            ("exit", b"0\n"),
+            ("p0", b"1\n"),
+            (
+                "a0.put",
+                b"curl: (6) Could not resolve host: minio.example\n",
+            ),
+        ])),
+        ..Fake::default()
+    }));
+    let exec =
+        executor(&fake, dir.path()).with_artifact_repository(repository(&s3), Some(credentials()));
+    let out = exec.run(repository_step(&client, &input)).await;
+    assert_eq!(out.phase, NodePhase::Error);
+    assert_eq!(
+        out.message.as_deref(),
+        Some(
+            "cannot save output artifact 'model': the pod could not upload it to the artifact \
+             repository: curl: (6) Could not resolve host: minio.example"
+        )
+    );
+
+    // A repository that refuses skiff's upload fails the step before any pod is made.
+    s3.state.lock().unwrap().fail = Some((403, "InvalidAccessKeyId"));
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![running()],
+        ..Fake::default()
+    }));
+    let exec =
+        executor(&fake, dir.path()).with_artifact_repository(repository(&s3), Some(credentials()));
+    let out = exec.run(repository_step(&client, &input)).await;
+    assert_eq!(out.phase, NodePhase::Error);
+    let message = out.message.unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "cannot upload an input artifact to the repository: PUT http://{}/ml/skiff/run/{POD}/inputs/i0: HTTP 403 Forbidden (InvalidAccessKeyId",
+            s3.endpoint
+        )),
+        "{message}"
+    );
+    assert!(fake.lock().unwrap().calls.is_empty(), "nothing was created");
+}
+
+#[tokio::test]
+async fn credentials_come_from_the_secrets_the_file_names() {
+    let s3 = FakeS3::start();
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![running()],
+        secrets: HashMap::from([("minio-cred".to_string(), json!({"accesskey": b64("AKIA")}))]),
+        ..Fake::default()
+    }));
+    let exec = executor(&fake, dir.path()).with_artifact_repository(repository(&s3), None);
+    let e = exec.artifact_repository().await.unwrap_err();
+    assert_eq!(
+        e,
+        "no credentials for the artifact repository of repo.yaml: secret minio-cred in namespace ml has no key 'secretkey' (it has: accesskey)"
+    );
+
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![running()],
+        ..Fake::default()
+    }));
+    let exec = executor(&fake, dir.path()).with_artifact_repository(repository(&s3), None);
+    let e = exec.artifact_repository().await.unwrap_err();
+    assert!(
+        e.starts_with("no credentials for the artifact repository of repo.yaml: secret minio-cred not found in namespace ml: create it"),
+        "{e}"
+    );
+    assert!(
+        e.ends_with("or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        "{e}"
+    );
+
+    // A file without Secrets, and no credentials given.
+    let bare =
+        ArtifactRepository::parse("s3: {endpoint: minio, bucket: b}", Path::new("repo.yaml"))
+            .unwrap();
+    let exec = executor(&fake, dir.path()).with_artifact_repository(bare, None);
+    let e = exec.artifact_repository().await.unwrap_err();
+    assert!(
+        e.contains("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give s3.accessKeySecret"),
+        "{e}"
+    );
+
+    // Without a repository, nothing.
+    assert!(
+        executor(&fake, dir.path())
+            .artifact_repository()
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// The engine with a repository in its home: a wasm step's artifact reaches a pod through the fake S3, the
+/// pod's output artifact comes back through it and feeds the next wasm step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hybrid_run_moves_artifacts_through_the_repository_in_skiffs_home() {
+    let workflow = hybrid_workflow(
+        "hybrid-s3",
+        r#"artifacts: [{name: d, from: "{{steps.double.outputs.artifacts.d}}"}]"#,
+        "/tmp/d",
+        "{artifacts: [{name: d, path: /tmp/d}]}",
+        "inputs: {artifacts: [{name: d, path: /tmp/d}]}\n    container: {image: alpine, command: [cat, /tmp/d]}",
+    );
+    let s3 = FakeS3::start();
+    let sidecar = s3.clone();
+    let fake = Arc::new(Mutex::new(Fake {
+        states: vec![initializing(), running(), ended(0, "Completed")],
+        wait_log: Some(wait_log(&[
+            ("stdout", b""),
+            ("exit", b"0\n"),
+            ("a0.put", b"ok\n"),
+        ])),
+        secrets: HashMap::from([(
+            "minio-cred".to_string(),
+            json!({"accesskey": b64("AKIA"), "secretkey": b64("s3cret")}),
+        )]),
+        on_end: Some(Box::new(move |pod: &Value| {
+            let command = pod["spec"]["containers"][1]["command"][2].as_str().unwrap();
+            sidecar.put_url(&quoted_url(command), artifact_tar("d", b"42\n"));
+        })),
+        ..Fake::default()
+    }));
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    tokio::spawn(serve(handle, fake.clone()));
+    let client = kube::Client::new(service, NS);
+    // A home of its own (its repository file must not reach the other tests), kept between runs so that
+    // the toolbox is compiled once.
+    let home = std::env::temp_dir().join("skiff-kube-s3-test-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let file = home.join("artifact-repository.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "s3:\n  endpoint: '{}'\n  bucket: ml\n  insecure: true\n  keyPrefix: skiff\n  \
+             accessKeySecret: {{name: minio-cred, key: accesskey}}\n  \
+             secretKeySecret: {{name: minio-cred, key: secretkey}}\n",
+            s3.endpoint
+        ),
+    )
+    .unwrap();
+    let state = run_engine(&workflow, home, client).await;
+    let node = |name: &str| {
+        state
+            .nodes
+            .values()
+            .find(|n| n.display_name == name)
+            .unwrap_or_else(|| panic!("no node {name}: {:#?}", state.nodes))
+    };
+    assert_eq!(state.phase, NodePhase::Succeeded, "{:#?}", state.nodes);
+    assert_eq!(node("double").executor.as_deref(), Some("kubernetes"));
+    assert_eq!(node("show").outputs.result.as_deref(), Some("42"));
+    let id = &node("double").id;
+    assert_eq!(
+        s3.object(&format!("/ml/skiff/hybrid-s3/{id}/inputs/i0"))
+            .as_deref(),
+        Some(&b"21\n"[..])
+    );
+    let f = fake.lock().unwrap();
+    assert!(f.created_map.is_none());
+    let pod = f.created_pod.clone().unwrap();
+    assert_eq!(
+        pod["spec"]["initContainers"][0]["image"],
+        DEFAULT_TRANSFER_IMAGE
+    );
+    let fetch = pod["spec"]["initContainers"][0]["command"][2]
+        .as_str()
+        .unwrap();
+    assert!(
+        quoted_url(fetch).starts_with(&format!(
+            "http://{}/ml/skiff/hybrid-s3/{id}/inputs/i0?",
+            s3.endpoint
+        )),
+        "{fetch}"
+    );
+    let wrapper = pod["spec"]["containers"][0]["command"][2].as_str().unwrap();
+    assert!(wrapper.contains("'/skiff/in/i0' '/data/n'"), "{wrapper}");
 }
