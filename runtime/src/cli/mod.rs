@@ -10,7 +10,9 @@ pub mod lint;
 pub mod list;
 pub mod logs;
 pub mod output;
+pub mod remote;
 pub mod retry;
+pub mod server;
 pub mod stop;
 pub mod submit;
 pub mod tree;
@@ -32,6 +34,9 @@ pub struct Cli {
     /// skiff's data directory: artifacts, compiled-module cache (default: $XDG_DATA_HOME/skiff).
     #[arg(long, global = true, env = "SKIFF_HOME", value_name = "DIR")]
     pub home: Option<PathBuf>,
+    /// Remote mode: `--server` and `--token` ([`remote`]).
+    #[command(flatten)]
+    pub server: remote::RemoteArgs,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -66,6 +71,8 @@ pub enum Command {
     Watch(wait::WatchArgs),
     /// Copy a run's output artifacts to a folder.
     Cp(cp::CpArgs),
+    /// Serve the Argo Server REST API and the web UI; submitted workflows run here.
+    Server(server::ServerArgs),
 }
 
 /// How a command ended, beyond success.
@@ -104,6 +111,11 @@ pub fn home(cli_home: Option<PathBuf>) -> PathBuf {
 /// # Errors
 /// A [`CliError`] that [`exit_code`] maps to the process's exit code.
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    if let Some(client) = remote::client(&cli.server)
+        && remote::handles(&cli.command)
+    {
+        return remote::run(cli.command, &client);
+    }
     let home = home(cli.home);
     match cli.command {
         Command::Submit(args) => submit::run(args, home),
@@ -119,6 +131,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Wait(args) => wait::wait(args, &home),
         Command::Watch(args) => wait::watch(args, &home),
         Command::Cp(args) => cp::run(args, &home),
+        Command::Server(args) => server::run(args, home),
     }
 }
 

@@ -14,7 +14,7 @@ use crate::cli::submit::{DisplayArgs, run_here};
 use crate::cli::{CliError, open_store, resolve_name};
 use crate::engine::{NodeSelector, Resume, RunOptions, generate_name, retry_plan};
 use crate::spec::{Document, NodePhase, parse_workflow};
-use crate::store::RunRecord;
+use crate::store::{RunRecord, Store};
 
 /// Arguments of `skiff retry`.
 #[derive(Debug, Args)]
@@ -65,6 +65,56 @@ fn recorded_document(record: &RunRecord) -> Result<Document, CliError> {
     })
 }
 
+/// What `skiff retry` runs: the recorded workflow of run `name` and the options that take it up again
+/// (see [`retry`]); the server's retry uses it too.
+///
+/// # Errors
+/// [`CliError::BadInput`] for an unknown run, one still running, one that succeeded (without
+/// `restart_successful`) or a bad selector.
+pub fn retry_options(
+    store: &Store,
+    name: &str,
+    restart_successful: bool,
+    node_field_selector: Option<&str>,
+    parallelism: Option<usize>,
+) -> Result<(Document, RunOptions), CliError> {
+    let name = resolve_name(store, name)?;
+    let (record, state) = store.state(&name)?;
+    match record.summary.phase {
+        NodePhase::Running | NodePhase::Pending => {
+            return Err(CliError::BadInput(format!(
+                "run {name} is still running; stop it first (`skiff stop {name}`)"
+            )));
+        }
+        NodePhase::Succeeded if !restart_successful => {
+            return Err(CliError::BadInput(format!(
+                "run {name} succeeded: there is nothing to retry (to run steps again, pass --restart-successful with --node-field-selector, or `skiff resubmit {name}`)"
+            )));
+        }
+        _ => {}
+    }
+    let selector = match (node_field_selector, restart_successful) {
+        (Some(s), true) => Some(NodeSelector::parse(s).map_err(CliError::BadInput)?),
+        (None, true) => Some(NodeSelector::default()),
+        _ => None,
+    };
+    let keep = retry_plan(&state, selector.as_ref());
+    let doc = recorded_document(&record)?;
+    let options = RunOptions {
+        parameters: record.parameters.clone(),
+        entrypoint: record.entrypoint.clone(),
+        parallelism,
+        resume: Some(Resume {
+            from_run: name,
+            retry: true,
+            uid: Some(record.uid.clone()),
+            keep,
+        }),
+        ..RunOptions::default()
+    };
+    Ok((doc, options))
+}
+
 /// Runs `skiff retry`.
 ///
 /// # Errors
@@ -73,52 +123,31 @@ fn recorded_document(record: &RunRecord) -> Result<Document, CliError> {
 pub fn retry(args: RetryArgs, home: &Path) -> Result<(), CliError> {
     let (doc, options) = {
         let store = open_store(home)?;
-        let name = resolve_name(&store, &args.name)?;
-        let (record, state) = store.state(&name)?;
-        match record.summary.phase {
-            NodePhase::Running | NodePhase::Pending => {
-                return Err(CliError::BadInput(format!(
-                    "run {name} is still running; stop it first (`skiff stop {name}`)"
-                )));
-            }
-            NodePhase::Succeeded if !args.restart_successful => {
-                return Err(CliError::BadInput(format!(
-                    "run {name} succeeded: there is nothing to retry (to run steps again, pass --restart-successful with --node-field-selector, or `skiff resubmit {name}`)"
-                )));
-            }
-            _ => {}
-        }
-        let selector = match (&args.node_field_selector, args.restart_successful) {
-            (Some(s), true) => Some(NodeSelector::parse(s).map_err(CliError::BadInput)?),
-            (None, true) => Some(NodeSelector::default()),
-            _ => None,
-        };
-        let keep = retry_plan(&state, selector.as_ref());
-        let doc = recorded_document(&record)?;
-        let options = RunOptions {
-            parameters: record.parameters.clone(),
-            entrypoint: record.entrypoint.clone(),
-            parallelism: args.display.parallelism,
-            resume: Some(Resume {
-                from_run: name,
-                retry: true,
-                uid: Some(record.uid.clone()),
-                keep,
-            }),
-            ..RunOptions::default()
-        };
-        (doc, options)
+        retry_options(
+            &store,
+            &args.name,
+            args.restart_successful,
+            args.node_field_selector.as_deref(),
+            args.display.parallelism,
+        )?
     };
     run_here(home, &doc, None, options, &args.display)
 }
 
-/// Runs `skiff resubmit`.
+/// What `skiff resubmit` runs: run `name`'s recorded workflow as a new run (named from its
+/// `generateName`, else the old name and a suffix), with the old parameters overridden by `parameters`
+/// (`name=value`); `memoized` reuses the old run's succeeded nodes. The server's resubmit uses it too.
 ///
 /// # Errors
-/// [`CliError::BadInput`] for an unknown run or a bad parameter; otherwise as `submit`.
-pub fn resubmit(args: ResubmitArgs, home: &Path) -> Result<(), CliError> {
-    let store = open_store(home)?;
-    let name = resolve_name(&store, &args.name)?;
+/// [`CliError::BadInput`] for an unknown run or a bad parameter.
+pub fn resubmit_options(
+    store: &Store,
+    name: &str,
+    memoized: bool,
+    parameters: &[String],
+    parallelism: Option<usize>,
+) -> Result<(Document, RunOptions), CliError> {
+    let name = resolve_name(store, name)?;
     let (record, state) = store.state(&name)?;
     let mut doc = recorded_document(&record)?;
     // The new run's name: from generateName when the workflow has one, else the old name and a suffix.
@@ -128,31 +157,48 @@ pub fn resubmit(args: ResubmitArgs, home: &Path) -> Result<(), CliError> {
     } else {
         meta.name = None;
     }
-    let mut parameters = record.parameters.clone();
-    for p in &args.parameters {
+    let mut merged = record.parameters.clone();
+    for p in parameters {
         let Some((k, v)) = p.split_once('=') else {
             return Err(CliError::BadInput(format!(
                 "parameter '{p}' must be given as name=value"
             )));
         };
-        parameters.push((k.trim().to_string(), v.to_string()));
+        merged.push((k.trim().to_string(), v.to_string()));
     }
-    let resume = args.memoized.then(|| Resume {
+    let resume = memoized.then(|| Resume {
         from_run: name.clone(),
         retry: false,
         uid: None,
         keep: retry_plan(&state, None),
     });
-    drop(store);
     // The document's source is the old run's text; the new name lives in the typed workflow only, so the
     // store records the workflow as serialized again.
     doc.source = String::new();
     let options = RunOptions {
-        parameters,
+        parameters: merged,
         entrypoint: record.entrypoint.clone(),
-        parallelism: args.display.parallelism,
+        parallelism,
         resume,
         ..RunOptions::default()
+    };
+    Ok((doc, options))
+}
+
+/// Runs `skiff resubmit`.
+///
+/// # Errors
+/// [`CliError::BadInput`] for an unknown run or a bad parameter; otherwise as `submit`.
+pub fn resubmit(args: ResubmitArgs, home: &Path) -> Result<(), CliError> {
+    let (doc, options) = {
+        let store = open_store(home)?;
+        resubmit_options(
+            &store,
+            &args.name,
+            args.memoized,
+            &args.parameters,
+            args.display.parallelism,
+        )?
     };
     run_here(home, &doc, None, options, &args.display)
 }

@@ -177,6 +177,16 @@ pub fn load_any(file: &Path) -> Result<(Document, Option<kfp::Translation>), Cli
     let src = std::fs::read_to_string(file).map_err(|e| {
         CliError::BadInput(format!("{}: cannot read the workflow: {e}", file.display()))
     })?;
+    load_text(&src, file)
+}
+
+/// [`load_any`] for a workflow's text already read; `file` names it in messages (and `wasm:` modules
+/// resolve beside it).
+///
+/// # Errors
+/// [`CliError::BadInput`] naming the file (and line and column where there is one).
+pub fn load_text(src: &str, file: &Path) -> Result<(Document, Option<kfp::Translation>), CliError> {
+    let src = src.to_string();
     let first = serde_yaml::Deserializer::from_str(&src)
         .next()
         .and_then(|d| serde_yaml::Value::deserialize(d).ok());
@@ -195,7 +205,11 @@ pub fn load_any(file: &Path) -> Result<(Document, Option<kfp::Translation>), Cli
     Ok((doc, None))
 }
 
-fn parameters(args: &SubmitArgs) -> Result<Vec<(String, String)>, CliError> {
+/// The run's parameters from `-f` and `-p`, in that order (later ones win).
+///
+/// # Errors
+/// [`CliError::BadInput`] for an unreadable parameter file or a `-p` without `=`.
+pub fn parameters(args: &SubmitArgs) -> Result<Vec<(String, String)>, CliError> {
     let mut out = Vec::new();
     if let Some(file) = &args.parameter_file {
         let text = std::fs::read_to_string(file).map_err(|e| {
@@ -379,17 +393,7 @@ async fn follow(mut handle: crate::engine::RunHandle, args: &DisplayArgs) -> Run
                         continue;
                     }
                     if seen.insert((node.id.clone(), node.phase.as_str())) {
-                        let _ = writeln!(
-                            out,
-                            "{} {} {}{}",
-                            icon(node.phase),
-                            node.name,
-                            node.phase,
-                            node.message
-                                .as_ref()
-                                .map(|m| format!(": {m}"))
-                                .unwrap_or_default()
-                        );
+                        let _ = writeln!(out, "{}", node_line(node));
                     }
                 }
             }
@@ -550,4 +554,18 @@ fn report(args: &DisplayArgs, doc: &Document, state: &RunState) -> Result<(), Cl
         }
     }
     Ok(())
+}
+
+/// One line of `--watch`'s plain output for a step: icon, name, phase and message.
+pub(crate) fn node_line(node: &crate::engine::NodeStatus) -> String {
+    format!(
+        "{} {} {}{}",
+        icon(node.phase),
+        node.name,
+        node.phase,
+        node.message
+            .as_ref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default()
+    )
 }

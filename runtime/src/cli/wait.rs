@@ -56,18 +56,7 @@ pub fn wait(args: WaitArgs, home: &Path) -> Result<(), CliError> {
             store.reap_interrupted()?;
         };
         let Some(summary) = summary else { continue };
-        let at = summary.finished_at.map(rfc3339).unwrap_or_default();
-        println!("{name} {} at {at}", summary.phase);
-        if summary.phase != NodePhase::Succeeded {
-            failed.push(format!(
-                "{name} {}{}",
-                summary.phase,
-                summary
-                    .message
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
-            ));
-        }
+        report_end(&name, summary, &mut failed);
     }
     if failed.is_empty() {
         Ok(())
@@ -117,5 +106,21 @@ pub fn watch(args: WatchArgs, home: &Path) -> Result<(), CliError> {
                 .map(|m| format!(": {m}"))
                 .unwrap_or_default()
         )))
+    }
+}
+
+/// Prints how run `name` ended, as `skiff wait` does, and adds it to `failed` unless it succeeded.
+pub(crate) fn report_end(name: &str, summary: crate::store::RunSummary, failed: &mut Vec<String>) {
+    let at = summary.finished_at.map(rfc3339).unwrap_or_default();
+    println!("{name} {} at {at}", summary.phase);
+    if summary.phase != NodePhase::Succeeded {
+        failed.push(format!(
+            "{name} {}{}",
+            summary.phase,
+            summary
+                .message
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        ));
     }
 }

@@ -780,7 +780,6 @@ fn a_busy_loop_is_stopped_from_another_thread() {
             outcome.error.as_deref(),
             Some("step stopped: the workflow was stopped")
         );
-        assert!(outcome.duration >= Duration::from_millis(100));
         assert!(lag < Duration::from_secs(1), "ended {lag:?} after the stop");
     }
 }
