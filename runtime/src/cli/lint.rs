@@ -13,6 +13,9 @@ pub struct LintArgs {
     /// Workflow files to check.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Also report fields skiff does not read (misspelt keys), as errors.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Checks every file; prints each problem with its file:line:column, or `FILE is valid`.
@@ -23,10 +26,20 @@ pub fn run(args: LintArgs) -> Result<(), CliError> {
     let mut problems = Vec::new();
     for file in &args.files {
         match super::submit::load(file) {
-            Ok(doc) => match preflight_for(&doc, &RunOptions::default(), true) {
-                Ok(()) => println!("{} is valid", file.display()),
-                Err(errors) => problems.extend(errors.iter().map(|e| e.to_string())),
-            },
+            Ok(doc) => {
+                let mut errors = if args.strict {
+                    doc.strict()
+                } else {
+                    Vec::new()
+                };
+                if let Err(more) = preflight_for(&doc, &RunOptions::default(), true) {
+                    errors.extend(more);
+                }
+                if errors.is_empty() {
+                    println!("{} is valid", file.display());
+                }
+                problems.extend(errors.iter().map(ToString::to_string));
+            }
             Err(CliError::BadInput(m)) => problems.push(m),
             Err(e) => return Err(e),
         }

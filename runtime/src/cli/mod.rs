@@ -139,9 +139,29 @@ impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(_) | StoreError::Exists(_) => CliError::BadInput(e.to_string()),
+            StoreError::Sqlite {
+                ref path,
+                ref source,
+            } if is_damaged(source) => CliError::Internal(anyhow::anyhow!(
+                "{e}\n  help: {} is damaged or is not a skiff database: move it aside (with its -wal and \
+                 -shm files) and skiff starts a new, empty one, or point SKIFF_HOME elsewhere",
+                path.display()
+            )),
             other => CliError::Internal(other.into()),
         }
     }
+}
+
+/// Whether SQLite says the database file is not one it can use: not a database, damaged, or not a file.
+fn is_damaged(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(
+            rusqlite::ErrorCode::NotADatabase
+                | rusqlite::ErrorCode::DatabaseCorrupt
+                | rusqlite::ErrorCode::CannotOpen
+        )
+    )
 }
 
 /// Opens the run store under `home`, first recording runs whose process is gone as interrupted.

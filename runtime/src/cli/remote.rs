@@ -252,6 +252,11 @@ fn submit(args: crate::cli::submit::SubmitArgs, client: &Client) -> Result<(), C
             args.file.display()
         ))
     })?;
+    if args.strict {
+        // The server does not know `--strict`: the file is checked here first.
+        let (doc, _) = crate::cli::submit::load_text(&src, &args.file)?;
+        crate::cli::submit::refuse_unknown_fields(&doc)?;
+    }
     let first = serde_yaml::Deserializer::from_str(&src)
         .next()
         .and_then(|d| serde_yaml::Value::deserialize(d).ok());
@@ -404,6 +409,16 @@ fn lint(args: crate::cli::lint::LintArgs, client: &Client) -> Result<(), CliErro
         let src = std::fs::read_to_string(file).map_err(|e| {
             CliError::BadInput(format!("{}: cannot read the workflow: {e}", file.display()))
         })?;
+        if args.strict
+            && let Ok((doc, _)) = crate::cli::submit::load_text(&src, file)
+        {
+            // Checked here: the server does not know `--strict`.
+            let unknown = doc.strict();
+            if !unknown.is_empty() {
+                problems.extend(unknown.iter().map(ToString::to_string));
+                continue;
+            }
+        }
         match client.json(
             "POST",
             &client.workflows_path("/lint"),

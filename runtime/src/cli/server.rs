@@ -94,3 +94,20 @@ pub fn run(args: ServerArgs, home: PathBuf) -> Result<(), CliError> {
         ))
         .map_err(|e| CliError::Internal(e.into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    #[test]
+    fn the_server_listens_on_this_machine_only_unless_told_otherwise() {
+        let cli = Cli::try_parse_from(["skiff", "server"]).unwrap();
+        let Command::Server(args) = cli.command else {
+            panic!("not the server command");
+        };
+        assert!(args.bind.is_loopback(), "{}", args.bind);
+        assert_eq!(args.max_body_bytes, crate::server::DEFAULT_MAX_BODY_BYTES);
+    }
+}

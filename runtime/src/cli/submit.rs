@@ -23,6 +23,7 @@ use crate::cli::output::workflow_with_status;
 use crate::cli::tree::{header, icon, tree};
 use crate::engine::{Engine, EngineConfig, EngineError, NodeType, RunOptions, RunState, plan};
 use crate::executor::kube::ClusterConfig;
+use crate::executor::limits::{StepLimits, parse_memory};
 use crate::executor::route::ExecutorChoice;
 use crate::store::{StopRequest, Store, StoreError};
 
@@ -62,6 +63,10 @@ pub struct SubmitArgs {
     /// running it (`-o yaml`, the default, or `-o json`); nothing is recorded and no cluster is contacted.
     #[arg(long, conflicts_with_all = ["watch", "wait", "log"])]
     pub dry_run: bool,
+    /// Refuse fields skiff does not read (a misspelt key is otherwise ignored, as Argo's own
+    /// controller ignores it).
+    #[arg(long)]
+    pub strict: bool,
     /// How the run is shown.
     #[command(flatten)]
     pub display: DisplayArgs,
@@ -85,6 +90,10 @@ pub struct DisplayArgs {
     /// Leaf steps running at once, at most (default: the CPU count).
     #[arg(long, value_name = "N")]
     pub parallelism: Option<usize>,
+    /// Memory of a local step whose template sets no `resources.limits.memory`, as a quantity
+    /// (`512Mi`, `2Gi`; default: $SKIFF_DEFAULT_MEMORY, else 2Gi). See docs/limits.md.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub default_memory: Option<u64>,
     /// Where the steps run.
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -174,8 +183,19 @@ pub fn load(file: &Path) -> Result<Document, CliError> {
 /// # Errors
 /// [`CliError::BadInput`] naming the file (and line and column where there is one).
 pub fn load_any(file: &Path) -> Result<(Document, Option<kfp::Translation>), CliError> {
-    let src = std::fs::read_to_string(file).map_err(|e| {
+    let bytes = std::fs::read(file).map_err(|e| {
         CliError::BadInput(format!("{}: cannot read the workflow: {e}", file.display()))
+    })?;
+    let src = String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = good.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        CliError::BadInput(format!(
+            "{}:{line}:{column}: not UTF-8 text (byte 0x{:02x}): a workflow is YAML text\n  help: \
+             is this the right file? Save it as UTF-8 if it is text in another encoding",
+            file.display(),
+            e.as_bytes()[good.len()]
+        ))
     })?;
     load_text(&src, file)
 }
@@ -187,6 +207,7 @@ pub fn load_any(file: &Path) -> Result<(Document, Option<kfp::Translation>), Cli
 /// [`CliError::BadInput`] naming the file (and line and column where there is one).
 pub fn load_text(src: &str, file: &Path) -> Result<(Document, Option<kfp::Translation>), CliError> {
     let src = src.to_string();
+    crate::spec::check_flow_depth(&src, file).map_err(|e| CliError::BadInput(e.to_string()))?;
     let first = serde_yaml::Deserializer::from_str(&src)
         .next()
         .and_then(|d| serde_yaml::Value::deserialize(d).ok());
@@ -267,6 +288,9 @@ pub fn parameters(args: &SubmitArgs) -> Result<Vec<(String, String)>, CliError> 
 /// failed, [`CliError::Internal`] when skiff broke.
 pub fn run(args: SubmitArgs, home: PathBuf) -> Result<(), CliError> {
     let (doc, pipeline) = load_any(&args.file)?;
+    if args.strict {
+        refuse_unknown_fields(&doc)?;
+    }
     let options = RunOptions {
         parameters: parameters(&args)?,
         entrypoint: args.entrypoint.clone(),
@@ -278,6 +302,24 @@ pub fn run(args: SubmitArgs, home: PathBuf) -> Result<(), CliError> {
         return crate::cli::dry_run::run(&doc, &options, &args.display);
     }
     run_here(&home, &doc, pipeline.as_ref(), options, &args.display)
+}
+
+/// `--strict`: every field of the file that skiff does not read is an error.
+///
+/// # Errors
+/// [`CliError::BadInput`] with one line per unknown field, each with its `file:line:column`.
+pub fn refuse_unknown_fields(doc: &Document) -> Result<(), CliError> {
+    let errors = doc.strict();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::BadInput(
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    ))
 }
 
 /// Checks a workflow as a run would before it starts: the spec's validation, then that every step has
@@ -309,6 +351,13 @@ pub fn check(
         .map_err(|message| CliError::BadInput(format!("{}: {message}", doc.file.display())))
 }
 
+/// A size flag: bytes or a Kubernetes quantity.
+fn parse_size(text: &str) -> Result<u64, String> {
+    parse_memory(text).ok_or_else(|| {
+        format!("'{text}' is not a size: write bytes or a quantity such as 512Mi or 2Gi")
+    })
+}
+
 /// Runs a checked workflow in this process, recording it in the store under `home`, and reports it as
 /// `display` asks. Ctrl-C stops the run (its exit handler still runs); a second Ctrl-C terminates it.
 /// The executor and the cluster come from `display.cluster`.
@@ -335,6 +384,10 @@ pub fn run_here(
     if let Some(p) = args.parallelism {
         config.parallelism = p;
     }
+    config.limits = StepLimits::from_env().map_err(|e| CliError::BadInput(e.to_string()))?;
+    if let Some(bytes) = args.default_memory {
+        config.limits.default_memory = bytes;
+    }
     let engine = Engine::new(config)
         .context("cannot start the engine")?
         .with_store(Store::path_in(home));
@@ -342,6 +395,7 @@ pub fn run_here(
         let handle = engine.start(doc, options).map_err(|e| match e {
             EngineError::Invalid(_) => CliError::BadInput(e.to_string()),
             EngineError::Store(StoreError::Exists(_)) => CliError::BadInput(e.to_string()),
+            EngineError::Store(store) => CliError::from(store),
             other => CliError::Internal(other.into()),
         })?;
         Ok::<_, CliError>(follow(handle, args).await)

@@ -34,6 +34,7 @@ use crate::artifact::ArtifactStore;
 use crate::executor::LocalExecutor;
 use crate::executor::StopSignal;
 use crate::executor::kube::{ClusterConfig, KubeExecutor};
+use crate::executor::limits::StepLimits;
 use crate::executor::python::PythonSetup;
 use crate::executor::route::{ExecutorChoice, ImageKind, Placement, image_kind, place};
 use crate::executor::wasm::{WasmConfig, WasmError, WasmRuntime};
@@ -80,6 +81,9 @@ pub struct EngineConfig {
     pub parallelism: usize,
     /// Where step sandboxes are made (default: `/dev/shm` when it exists, else the temp dir).
     pub scratch: Option<PathBuf>,
+    /// The limits local steps run under (default: [`StepLimits::default`]; the CLI reads them
+    /// from the `SKIFF_*` variables of `docs/limits.md`).
+    pub limits: StepLimits,
 }
 
 impl EngineConfig {
@@ -91,6 +95,7 @@ impl EngineConfig {
                 .map(|n| n.get())
                 .unwrap_or(2),
             scratch: None,
+            limits: StepLimits::default(),
         }
     }
 }
@@ -311,12 +316,14 @@ impl Engine {
         })?;
         let artifacts = ArtifactStore::new(config.home.join("artifacts"));
         Ok(Self {
-            executor: Arc::new(LocalExecutor::new(wasm, artifacts, scratch).with_python(
-                PythonSetup {
-                    cache_dir: config.home.join("cache"),
-                    allow_download: true,
-                },
-            )),
+            executor: Arc::new(
+                LocalExecutor::new(wasm, artifacts, scratch)
+                    .with_limits(config.limits.clone())
+                    .with_python(PythonSetup {
+                        cache_dir: config.home.join("cache"),
+                        allow_download: true,
+                    }),
+            ),
             config,
             store: None,
             kube: None,

@@ -24,6 +24,7 @@ use crate::executor::kube::{
     ArtifactRepository, ClusterConfig, Credentials, DEFAULT_TRANSFER_IMAGE, DEFAULT_WAIT_IMAGE,
     KubeExecutor, PodGc, PodInput, PodPlan, PodRun, pod_manifests,
 };
+use crate::executor::limits::parse_memory;
 use crate::executor::python::PACKAGES_ANNOTATION;
 use crate::executor::route::{
     ExecutorChoice, ImageKind, Placement, SCRIPT_PATH, image_kind, place, toolbox_argv,
@@ -899,29 +900,6 @@ fn walk_strings(value: &mut Value, f: &mut dyn FnMut(&mut String)) {
         Value::Object(map) => map.values_mut().for_each(|v| walk_strings(v, f)),
         _ => {}
     }
-}
-
-/// Parses a Kubernetes memory quantity (`512Mi`, `1G`, `1000000`) into bytes.
-fn parse_memory(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let factor: f64 = match unit {
-        "" => 1.0,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "Ki" => 1024.0,
-        "Mi" => 1024.0 * 1024.0,
-        "Gi" => 1024.0 * 1024.0 * 1024.0,
-        "Ti" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        _ => return None,
-    };
-    Some((number * factor) as u64)
 }
 
 fn container_env(c: &Container) -> Result<Vec<(String, String)>, String> {

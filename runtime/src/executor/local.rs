@@ -9,6 +9,13 @@
 //!
 //! A step that fails is data ([`StepOutcome`] with a failed phase), never an `Err`.
 //!
+//! Every step runs under the executor's [`StepLimits`] (see [`crate::executor::limits`] and
+//! `docs/limits.md`): it first reserves its memory limit from the host's [`MemoryBudget`] (waiting
+//! while running steps hold it all); its stdout and stderr are kept up to the log cap; its sandbox
+//! directory is measured every [`StepLimits::sandbox_check_interval`] while it runs and once when it
+//! ends, and a step over the disk cap is stopped; an output parameter or `outputs.result` over the
+//! output cap fails the step with a message that names the cap.
+//!
 //! A request may carry a [`StopSignal`]: a step whose signal is set before it starts is not run (nor its
 //! program loaded), and one stopped while it runs ends as the sandbox ends it; both are `Failed` with the
 //! message `step stopped: <reason>`. A request's [`LogSink`] sees the step's log as it is written.
@@ -16,12 +23,14 @@
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::artifact::{ArtifactStore, copy_tree};
 use crate::engine::state::NodeOutputs;
 use crate::executor::guests;
+use crate::executor::limits::{MemoryBudget, StepLimits, dir_size};
 use crate::executor::python::{Invocation, PythonRuntime, PythonSetup, PythonStep};
 use crate::executor::wasm::{
     LogSink, RunOutcome, Sandbox, StepStopped, StopSignal, WasmError, WasmModule, WasmRuntime,
@@ -173,6 +182,8 @@ pub struct LocalExecutor {
     artifacts: ArtifactStore,
     scratch: PathBuf,
     counter: AtomicU64,
+    limits: StepLimits,
+    budget: MemoryBudget,
 }
 
 impl LocalExecutor {
@@ -187,7 +198,27 @@ impl LocalExecutor {
             artifacts,
             scratch,
             counter: AtomicU64::new(0),
+            budget: MemoryBudget::new(StepLimits::default().host_memory),
+            limits: StepLimits::default(),
         }
+    }
+
+    /// Runs steps under `limits` (the default: [`StepLimits::default`]).
+    #[must_use]
+    pub fn with_limits(mut self, limits: StepLimits) -> Self {
+        self.budget = MemoryBudget::new(limits.host_memory);
+        self.limits = limits;
+        self
+    }
+
+    /// The limits steps run under.
+    pub fn limits(&self) -> &StepLimits {
+        &self.limits
+    }
+
+    /// The host's memory budget steps reserve from.
+    pub fn budget(&self) -> &MemoryBudget {
+        &self.budget
     }
 
     /// Lets python steps run, with the runtime found (or downloaded) and compiled as `setup` says, on
@@ -270,6 +301,15 @@ impl LocalExecutor {
                 return StepOutcome::error(message.clone(), "none");
             }
         };
+        let memory = req.memory_limit.unwrap_or(self.limits.default_memory);
+        let stopped = || req.stop.as_ref().is_some_and(StopSignal::is_stopped);
+        let Some(_share) = self
+            .budget
+            .reserve(memory, Duration::from_millis(20), stopped)
+        else {
+            let reason = req.stop.as_ref().and_then(StopSignal::reason);
+            return StepOutcome::stopped(reason.unwrap_or_default(), executor);
+        };
         let root = match self.make_root() {
             Ok(root) => root,
             Err(e) => {
@@ -320,12 +360,15 @@ impl LocalExecutor {
                 );
             }
         }
-        let run = match self.launch(launch, root, req) {
+        let run = match self.launch_watched(launch, root, req) {
             Ok(run) => run,
             Err(e) => return StepOutcome::error(format!("the sandbox failed: {e}"), executor),
         };
+        let cap = self.limits.max_output_bytes;
+        let stdout_len = run.stdout.len() as u64;
+        let result_over = stdout_len > cap || stdout_len >= self.limits.max_log_bytes;
         let mut outputs = NodeOutputs {
-            result: Some(trim_one_newline(&String::from_utf8_lossy(&run.stdout))),
+            result: (!result_over).then(|| trim_one_newline(&String::from_utf8_lossy(&run.stdout))),
             exit_code: Some(run.exit_code),
             ..NodeOutputs::default()
         };
@@ -342,6 +385,24 @@ impl LocalExecutor {
             outcome.outputs = outputs;
             return outcome;
         }
+        let used = self.over_disk_cap(root);
+        if let Some(used) = used {
+            outcome.phase = NodePhase::Failed;
+            outcome.message = Some(StepStopped(disk_cap_reason(used, &self.limits)).to_string());
+            outcome.outputs = outputs;
+            return outcome;
+        }
+        if result_over {
+            outcome.phase = NodePhase::Failed;
+            outcome.message = Some(format!(
+                "outputs.result (the step's stdout) is {}{stdout_len} bytes; the cap is {cap} (SKIFF_MAX_OUTPUT_BYTES): write large data to a file and pass it as an artifact",
+                if stdout_len >= self.limits.max_log_bytes {
+                    "at least "
+                } else {
+                    ""
+                },
+            ));
+        }
         if run.exit_code != 0 {
             outcome.phase = NodePhase::Failed;
             outcome.message = Some(match python_error(&run.stderr) {
@@ -351,6 +412,27 @@ impl LocalExecutor {
             // Argo still collects outputs of a failed step where it can; parameters with defaults matter most.
         }
         for param in &req.output_parameters {
+            if let Err(e) = host_path(root, &param.path).and_then(|p| inside(root, &p)) {
+                if outcome.phase != NodePhase::Failed {
+                    outcome.phase = NodePhase::Failed;
+                    outcome.message = Some(format!("output parameter '{}': {e}", param.name));
+                }
+                continue;
+            }
+            let size = host_path(root, &param.path)
+                .ok()
+                .and_then(|p| fs::metadata(p).ok())
+                .map_or(0, |m| m.len());
+            if size > cap {
+                if outcome.phase == NodePhase::Succeeded {
+                    outcome.phase = NodePhase::Failed;
+                    outcome.message = Some(format!(
+                        "output parameter '{}' is {size} bytes; the cap is {cap} (SKIFF_MAX_OUTPUT_BYTES): pass large data as an artifact",
+                        param.name
+                    ));
+                }
+                continue;
+            }
             let read =
                 host_path(root, &param.path).and_then(|p| fs::read(&p).map_err(|e| e.to_string()));
             match (read, &param.default) {
@@ -383,6 +465,11 @@ impl LocalExecutor {
                     continue;
                 }
             };
+            if let Err(e) = inside(root, &from) {
+                outcome.phase = NodePhase::Failed;
+                outcome.message = Some(format!("output artifact '{}': {e}", art.name));
+                continue;
+            }
             if fs::symlink_metadata(&from).is_err() {
                 if !art.optional && outcome.phase == NodePhase::Succeeded {
                     outcome.phase = NodePhase::Error;
@@ -417,12 +504,70 @@ enum Launch {
 }
 
 impl LocalExecutor {
-    fn launch(
+    /// Bytes in the sandbox when they are over the disk cap.
+    fn over_disk_cap(&self, root: &Path) -> Option<u64> {
+        let cap = self.limits.max_sandbox_bytes;
+        if cap == 0 {
+            return None;
+        }
+        let used = dir_size(root);
+        (used > cap).then_some(used)
+    }
+
+    /// [`launch`](Self::launch) with a watcher beside it that measures the sandbox directory
+    /// every [`StepLimits::sandbox_check_interval`] and stops the step when it holds more than
+    /// the disk cap. The step runs with a stop signal of its own, which the watcher also sets when
+    /// the request's signal is set.
+    fn launch_watched(
         &self,
         launch: &Launch,
         root: &Path,
         req: &StepRequest,
     ) -> Result<RunOutcome, WasmError> {
+        if self.limits.max_sandbox_bytes == 0 {
+            return self.launch(launch, root, req, req.stop.as_ref());
+        }
+        let own = StopSignal::new();
+        let (done, finished) = mpsc::channel::<()>();
+        let forward = Duration::from_millis(10);
+        let interval = self.limits.sandbox_check_interval.max(forward);
+        let limits = &self.limits;
+        let watcher = own.clone();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut since_check = Duration::ZERO;
+                loop {
+                    match finished.recv_timeout(forward) {
+                        Err(RecvTimeoutError::Timeout) => {}
+                        _ => return,
+                    }
+                    if let Some(reason) = req.stop.as_ref().and_then(StopSignal::reason) {
+                        watcher.stop(reason);
+                    }
+                    since_check += forward;
+                    if since_check >= interval {
+                        since_check = Duration::ZERO;
+                        if let Some(used) = self.over_disk_cap(root) {
+                            watcher.stop(disk_cap_reason(used, limits));
+                        }
+                    }
+                }
+            });
+            let run = self.launch(launch, root, req, Some(&own));
+            drop(done);
+            run
+        })
+    }
+
+    fn launch(
+        &self,
+        launch: &Launch,
+        root: &Path,
+        req: &StepRequest,
+        stop: Option<&StopSignal>,
+    ) -> Result<RunOutcome, WasmError> {
+        let memory_limit = Some(req.memory_limit.unwrap_or(self.limits.default_memory));
+        let stdout_limit = Some(usize::try_from(self.limits.max_log_bytes).unwrap_or(usize::MAX));
         match launch {
             Launch::Wasm(module, argv) => self.wasm.run(
                 module,
@@ -431,8 +576,9 @@ impl LocalExecutor {
                     env: req.env.clone(),
                     root: root.to_path_buf(),
                     timeout: req.timeout,
-                    memory_limit: req.memory_limit,
-                    stop: req.stop.clone(),
+                    memory_limit,
+                    stdout_limit,
+                    stop: stop.cloned(),
                     log_sink: req.log_sink.clone(),
                     ..Default::default()
                 },
@@ -443,13 +589,22 @@ impl LocalExecutor {
                     root: root.to_path_buf(),
                     env: req.env.clone(),
                     timeout: req.timeout,
-                    memory_limit: req.memory_limit,
-                    stop: req.stop.clone(),
+                    memory_limit,
+                    stdout_limit,
+                    stop: stop.cloned(),
                     log_sink: req.log_sink.clone(),
                 },
             ),
         }
     }
+}
+
+/// What a step over the disk cap is stopped with.
+fn disk_cap_reason(used: u64, limits: &StepLimits) -> String {
+    format!(
+        "its sandbox holds {used} bytes, over the disk cap of {} (SKIFF_MAX_SANDBOX_BYTES)",
+        limits.max_sandbox_bytes
+    )
 }
 
 fn module_error(path: &Path, e: &WasmError) -> String {
@@ -476,6 +631,24 @@ fn host_path(root: &Path, path: &str) -> Result<PathBuf, String> {
         }
     }
     Ok(out)
+}
+
+/// Refuses a host path under `root` that a symlink the step made leads out of the sandbox: the
+/// host reads outputs with the host's view of the filesystem, so it must not follow a link the
+/// sandbox would have refused. A path that does not exist is fine (it is reported as missing).
+fn inside(root: &Path, path: &Path) -> Result<(), String> {
+    let (Ok(real_root), Ok(real)) = (root.canonicalize(), path.canonicalize()) else {
+        return Ok(());
+    };
+    if real.starts_with(&real_root) {
+        Ok(())
+    } else {
+        let shown = path.strip_prefix(root).map_or(path, |p| p);
+        Err(format!(
+            "/{} leads outside the sandbox through a symlink; skiff does not follow it",
+            shown.display()
+        ))
+    }
 }
 
 /// The last line of a Python traceback on stderr (`ValueError: boom`), for a one-line message: the
@@ -556,6 +729,91 @@ mod tests {
         (func (export "_start")
           (drop (call $fd_write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24)))
           (loop $forever (br $forever))))"#;
+
+    /// Grows its memory to 1 MiB, touches it, then sleeps a little so that steps overlap.
+    const TAKE_A_MEGABYTE: &str = r#"(module
+        (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        ;; a subscription at 64: a relative 5 ms timeout (at 88) on the monotonic clock (at 80)
+        (data (i32.const 80) "\01\00\00\00\00\00\00\00\40\4b\4c\00\00\00\00\00")
+        (func (export "_start")
+          (drop (memory.grow (i32.const 15)))
+          (i32.store8 (i32.const 0xfffff) (i32.const 1))
+          (drop (call $poll (i32.const 64) (i32.const 256) (i32.const 1) (i32.const 512)))))"#;
+
+    #[test]
+    fn steps_past_the_host_memory_budget_queue_and_all_succeed() {
+        let (executor, dir) = executor();
+        let executor = Arc::new(executor.with_limits(StepLimits {
+            host_memory: 8 << 20,
+            ..StepLimits::default()
+        }));
+        let mut req = module_request(dir.path(), TAKE_A_MEGABYTE);
+        req.memory_limit = Some(1 << 20);
+        let threads: Vec<_> = (0..200)
+            .map(|_| {
+                let (executor, req) = (Arc::clone(&executor), req.clone());
+                std::thread::spawn(move || executor.run(&req))
+            })
+            .collect();
+        for t in threads {
+            let outcome = t.join().unwrap();
+            assert_eq!(outcome.phase, NodePhase::Succeeded, "{:?}", outcome.message);
+        }
+        let peak = executor.budget().peak_running();
+        assert!((2..=8).contains(&peak), "{peak} steps ran at once");
+    }
+
+    #[test]
+    fn a_step_queued_for_memory_can_be_stopped() {
+        let (executor, dir) = executor();
+        let executor = executor.with_limits(StepLimits {
+            host_memory: 1 << 20,
+            ..StepLimits::default()
+        });
+        let held = executor
+            .budget()
+            .reserve(1 << 20, Duration::from_millis(1), || false)
+            .unwrap();
+        let stop = StopSignal::new();
+        let mut req = module_request(dir.path(), HI_THEN_LOOP);
+        req.stop = Some(stop.clone());
+        std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| executor.run(&req));
+            std::thread::sleep(Duration::from_millis(50));
+            stop.stop("the workflow was stopped");
+            let outcome = waiting.join().unwrap();
+            assert_eq!(
+                outcome.message.as_deref(),
+                Some("step stopped: the workflow was stopped")
+            );
+            assert_eq!(outcome.outputs.exit_code, None, "it never started");
+        });
+        drop(held);
+    }
+
+    #[test]
+    fn a_file_past_the_disk_cap_fails_the_step_even_when_it_ends_between_checks() {
+        let (executor, dir) = executor();
+        let executor = executor.with_limits(StepLimits {
+            max_sandbox_bytes: 1000,
+            sandbox_check_interval: Duration::from_secs(3600),
+            ..StepLimits::default()
+        });
+        let mut req = module_request(
+            dir.path(),
+            "(module (memory (export \"memory\") 1) (func (export \"_start\")))",
+        );
+        req.files = vec![("/tmp/big".into(), vec![0; 4096])];
+        let outcome = executor.run(&req);
+        assert_eq!(outcome.phase, NodePhase::Failed);
+        let message = outcome.message.unwrap();
+        assert!(
+            message.starts_with("step stopped: its sandbox holds ")
+                && message.ends_with("over the disk cap of 1000 (SKIFF_MAX_SANDBOX_BYTES)"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn an_already_stopped_request_does_not_run() {

@@ -4,11 +4,13 @@
 //! - [`guests`]: the wasm programs skiff ships (the toolbox), built by `build.rs` and embedded;
 //! - [`python`]: python steps, in CPython compiled to wasm;
 //! - [`route`]: which executor runs a template, and the argv an image would start with;
+//! - [`limits`]: the host-level limits local steps run under (memory, log, output and disk caps);
 //! - [`local`]: a leaf step from sandbox root to collected outputs;
 //! - [`kube`]: a leaf step as a pod on a cluster.
 
 pub mod guests;
 pub mod kube;
+pub mod limits;
 pub mod local;
 pub mod python;
 pub mod route;

@@ -101,15 +101,45 @@ pub fn sequence_items(
     if let Some(count) = count {
         length = length.min(u64::try_from(count).unwrap_or(0));
     }
+    if length > MAX_SEQUENCE_ITEMS {
+        return Err(ExprError::Sequence {
+            message: format!(
+                "it gives {length} items, more than the {MAX_SEQUENCE_ITEMS} skiff expands a loop into"
+            ),
+        });
+    }
     let format = format.filter(|f| !f.is_empty()).unwrap_or("%d");
     let mut items = Vec::new();
+    let mut total = 0usize;
     let mut value = start;
     for _ in 0..length {
-        items.push(sprintf_int(format, value));
+        let item = sprintf_int(format, value);
+        total = total.saturating_add(item.len());
+        if total > MAX_SEQUENCE_TEXT {
+            return Err(ExprError::Sequence {
+                message: format!(
+                    "its items' text is longer than the {} MiB skiff expands a loop into",
+                    MAX_SEQUENCE_TEXT >> 20
+                ),
+            });
+        }
+        items.push(item);
         value = value.wrapping_add(step);
     }
     Ok(items)
 }
+
+/// The most items a `withSequence` expands into: each is a node of the run, and a typo such as
+/// `count: "10000000000"` must not take the machine's memory.
+pub const MAX_SEQUENCE_ITEMS: u64 = 100_000;
+
+/// The most text a `withSequence`'s items add up to (a `format` with a huge width would otherwise
+/// multiply it).
+const MAX_SEQUENCE_TEXT: usize = 64 << 20;
+
+/// Go's fmt refuses a width or precision written with more than this value (`tooLarge`): the width is then
+/// dropped and the precision taken as 0.
+const MAX_FMT_NUMBER: usize = 1_000_000;
 
 /// Go's `fmt.Sprintf(format, n)` for one `int64` argument: the integer verbs `d v b o O x X c q U` with
 /// flags `-+# 0`, width and precision; a second verb prints `%!d(MISSING)`, a format without a verb gets
@@ -146,6 +176,9 @@ fn sprintf_int(format: &str, n: i64) -> String {
             );
             chars.next();
         }
+        if width.is_some_and(|w| w > MAX_FMT_NUMBER) {
+            width = None;
+        }
         let mut precision = None;
         if chars.peek() == Some(&'.') {
             chars.next();
@@ -154,7 +187,7 @@ fn sprintf_int(format: &str, n: i64) -> String {
                 p = p.saturating_mul(10).saturating_add(d as usize);
                 chars.next();
             }
-            precision = Some(p);
+            precision = Some(if p > MAX_FMT_NUMBER { 0 } else { p });
         }
         let Some(verb) = chars.next() else {
             out.push_str("%!(NOVERB)");
@@ -369,6 +402,31 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn sequences_too_long_to_expand_are_refused() {
+        let e = sequence_items(Some("10000000000"), None, None, None).unwrap_err();
+        assert!(e.to_string().contains("10000000000 items"), "{e}");
+        let e = sequence_items(
+            None,
+            Some("-9223372036854775808"),
+            Some("9223372036854775807"),
+            None,
+        );
+        assert!(e.is_err());
+        let e = sequence_items(Some("100"), None, None, Some("%900000d")).unwrap_err();
+        assert!(e.to_string().contains("64 MiB"), "{e}");
+        assert!(sequence_items(Some("100000"), None, None, None).is_ok());
+    }
+
+    #[test]
+    fn widths_and_precisions_too_large_for_go_are_dropped() {
+        // Go's fmt ignores a width over 1e6 and reads a precision over 1e6 as 0.
+        let items = sequence_items(Some("1"), Some("5"), None, Some("[%99999999999d]")).unwrap();
+        assert_eq!(items, ["[5]"]);
+        let items = sequence_items(Some("1"), Some("5"), None, Some("[%.99999999999d]")).unwrap();
+        assert_eq!(items, ["[5]"]);
+    }
 
     #[test]
     fn with_param_lists() {

@@ -239,6 +239,16 @@ fn yaml_error(file: &Path, e: &serde_yaml::Error) -> KfpError {
     KfpError::new(file, at, format!("invalid pipeline YAML: {message}"))
 }
 
+/// The characters YAML 1.1 reads as line breaks besides `\n` and `\r`.
+const YAML_LINE_BREAKS: [char; 3] = ['\u{85}', '\u{2028}', '\u{2029}'];
+
+/// The line and column (from 1) just past `before`, the text up to a position.
+fn line_column(before: &str) -> (usize, usize) {
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
+}
+
 /// Reads the first pipeline document of `src`.
 fn read_pipeline(src: &str, file: &Path) -> Result<PipelineSpec, KfpError> {
     let mut chosen = None;
@@ -430,6 +440,20 @@ impl<'a> Translator<'a> {
                 format!("the translated workflow could not be written: {e}"),
             )
         })?;
+        // YAML 1.1 reads NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR as line breaks, and the YAML writer
+        // copies them as they are into a block of text (a python component's source): the workflow
+        // would not read back as it was written. Found by the `kfp` fuzz target.
+        if let Some(c) = yaml.chars().find(|c| YAML_LINE_BREAKS.contains(c)) {
+            return Err(KfpError::new(
+                self.file,
+                self.src.find(c).map_or((1, 1), |at| line_column(&self.src[..at])),
+                format!(
+                    "the pipeline holds the character U+{:04X}, which YAML reads as a line break; skiff cannot pass it to a step",
+                    u32::from(c)
+                ),
+            )
+            .with_help("replace it (in a python component's source, with an escape such as \\u2029 inside the string that holds it)"));
+        }
         Ok(Translation {
             yaml,
             pipeline_name: name,

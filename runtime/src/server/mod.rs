@@ -41,6 +41,7 @@ use thiserror::Error;
 use tokio::sync::watch;
 
 use crate::engine::{Engine, EngineConfig, EngineError};
+use crate::executor::limits::{BadLimit, StepLimits};
 use crate::server::error::ApiError;
 use crate::server::runs::Runs;
 use crate::store::{Store, StoreError};
@@ -60,6 +61,9 @@ pub enum ServerError {
     /// The engine could not start.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A `SKIFF_*` limit variable does not hold a size.
+    #[error(transparent)]
+    Limits(#[from] BadLimit),
     /// The address could not be bound, or serving failed.
     #[error("cannot serve on {addr}: {source}")]
     Io {
@@ -263,7 +267,9 @@ pub async fn serve(
             source: std::io::Error::other(e),
         })??;
     }
-    let engine = Engine::new(EngineConfig::new(home.clone()))?.with_store(Store::path_in(&home));
+    let mut engine_config = EngineConfig::new(home.clone());
+    engine_config.limits = StepLimits::from_env()?;
+    let engine = Engine::new(engine_config)?.with_store(Store::path_in(&home));
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

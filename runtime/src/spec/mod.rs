@@ -24,7 +24,7 @@ mod validate;
 pub use duration::{DurationError, parse_duration};
 pub use error::{Location, SpecError};
 pub use model::*;
-pub use parse::{Document, WorkflowKind, parse_documents, parse_workflow};
+pub use parse::{Document, WorkflowKind, check_flow_depth, parse_documents, parse_workflow};
 pub use phase::NodePhase;
 pub use source::{PathSeg, Position, SourceMap, YamlPath};
 pub use validate::{ValidateOptions, validate};

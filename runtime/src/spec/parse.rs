@@ -53,6 +53,9 @@ pub struct Document {
     pub positions: SourceMap,
     /// The whole source text of the file (a `{{...}}` tag is located inside its field by searching it).
     pub source: String,
+    /// Fields written in the file that skiff does not read (a misspelt key, a field of a newer Argo), in
+    /// the order they were written. skiff ignores them unless asked to be strict ([`Document::strict`]).
+    pub unknown_fields: Vec<YamlPath>,
 }
 
 impl Document {
@@ -63,7 +66,37 @@ impl Document {
             file: file.into(),
             positions: SourceMap::default(),
             source: String::new(),
+            unknown_fields: Vec::new(),
         }
+    }
+
+    /// The fields skiff does not read, as errors: what `--strict` refuses. Each names the key's
+    /// `file:line:column` and says what to do.
+    ///
+    /// Not seen: unknown fields under `script:` (its container fields are read through a catch-all)
+    /// and under a field kept as free-form data (`metadata.annotations`, cluster-only fields).
+    pub fn strict(&self) -> Vec<SpecError> {
+        self.unknown_fields
+            .iter()
+            .map(|path| {
+                let name = match path.0.last() {
+                    Some(super::source::PathSeg::Key(k)) => k.clone(),
+                    _ => path.to_string(),
+                };
+                let within = path
+                    .parent()
+                    .filter(|p| !p.0.is_empty())
+                    .map_or_else(|| "the document".to_string(), |p| format!("`{p}`"));
+                SpecError::new(
+                    self.locate_key(path),
+                    format!("unknown field `{name}` in {within}: skiff does not read it"),
+                )
+                .with_help(
+                    "check its spelling against Argo's field reference, or remove it; \
+                     without --strict skiff ignores fields it does not know",
+                )
+            })
+            .collect()
     }
 
     /// Which kind of object this is. Parsing only returns documents whose kind is one of these, so this
@@ -181,14 +214,53 @@ fn kind_of(info: &DocInfo) -> Option<WorkflowKind> {
         .and_then(|(k, _)| WorkflowKind::from_kind(k))
 }
 
+/// Flow collections (`[`, `{`) open at once beyond which a file is refused before it is parsed: YAML's
+/// scanner takes time quadratic in the depth, and no workflow comes near it.
+const MAX_FLOW_DEPTH: usize = 10_000;
+
+/// Refuses text whose brackets nest more than 10,000 levels deep, counted without regard to quotes
+/// (so a string full of `[` counts too: a false alarm would need ten thousand of them unclosed). Run it
+/// before handing text of unknown origin to any YAML parser.
+///
+/// # Errors
+/// A [`SpecError`] at the bracket that goes too deep.
+pub fn check_flow_depth(src: &str, file: &Path) -> Result<(), SpecError> {
+    let mut depth = 0usize;
+    let (mut line, mut column) = (1, 0);
+    for c in src.chars() {
+        column += 1;
+        match c {
+            '\n' => (line, column) = (line + 1, 0),
+            '[' | '{' => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Err(SpecError::new(
+                        Location::new(file, line, column),
+                        format!("brackets nest more than {MAX_FLOW_DEPTH} levels deep"),
+                    )
+                    .with_help("a workflow has no need of such nesting: is this the right file?"));
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// The event pass, with its errors turned into [`SpecError`]s; empty documents are dropped.
 fn scan(src: &str, file: &Path) -> Result<Vec<DocInfo>, SpecError> {
+    check_flow_depth(src, file)?;
     let infos = source::scan(src).map_err(|e| {
         let marker = e.marker();
         let mut line = marker.line().max(1);
         let mut column = marker.col() + 1;
         let info = e.info().to_string();
-        let mut err_help = None;
+        let mut err_help = Some(
+            "check the indentation here and just above, and that every quote and bracket opened \
+             above is closed"
+                .to_string(),
+        );
         if info.contains("tab") {
             // Point at the tab itself.
             if let Some(text) = src.lines().nth(line - 1)
@@ -263,6 +335,9 @@ fn kind_error(info: &DocInfo, file: &Path, count: usize) -> SpecError {
                     _ => "a single value",
                 }
             ),
+        )
+        .with_help(
+            "a workflow starts with `apiVersion: argoproj.io/v1alpha1` and `kind: Workflow`, at the left margin",
         ),
     }
 }
@@ -288,14 +363,37 @@ fn type_document(
             text.push_str(line);
         }
     }
+    let mut unknown_fields = Vec::new();
     let workflow: Workflow =
-        serde_yaml::from_str(&text).map_err(|e| serde_error(&e, file, &info.map))?;
+        serde_ignored::deserialize(serde_yaml::Deserializer::from_str(&text), |ignored| {
+            unknown_fields.push(yaml_path(&ignored))
+        })
+        .map_err(|e| serde_error(&e, file, &info.map))?;
+    // serde reports a field when it has skipped it, which is not always the order of the text.
+    unknown_fields.sort_by_key(|p| {
+        let pos = info.map.key(p).unwrap_or_else(|| info.map.nearest(p));
+        (pos.line, pos.column)
+    });
     Ok(Document {
         workflow,
         file: file.to_path_buf(),
         positions: info.map.clone(),
         source: src.to_string(),
+        unknown_fields,
     })
+}
+
+/// serde_ignored's path of a skipped field as a [`YamlPath`].
+fn yaml_path(path: &serde_ignored::Path<'_>) -> YamlPath {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => YamlPath::root(),
+        Path::Seq { parent, index } => yaml_path(parent).index(*index),
+        Path::Map { parent, key } => yaml_path(parent).key(key),
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => yaml_path(parent),
+    }
 }
 
 /// A serde_yaml error as a [`SpecError`]: its own position when it has one, else the position of the
@@ -322,11 +420,37 @@ fn serde_error(e: &serde_yaml::Error, file: &Path, map: &SourceMap) -> SpecError
             Location::new(file, pos.line, pos.column)
         }
     };
+    // serde names Rust's integer types; a YAML author wants to read what to write.
+    let mut detail = detail;
+    for (rust, words) in [
+        ("u32", "a whole number, 0 or more"),
+        ("u64", "a whole number, 0 or more"),
+        ("usize", "a whole number, 0 or more"),
+        ("i32", "a whole number"),
+        ("i64", "a whole number"),
+    ] {
+        if detail.ends_with(&format!("expected {rust}")) {
+            detail = format!("{}{words}", &detail[..detail.len() - rust.len()]);
+        }
+    }
+    let help = if let Some((_, expected)) = detail.split_once(", expected ") {
+        let field = path_text.as_deref().map_or_else(
+            || "this value".to_string(),
+            |p| format!("`{}`", p.rsplit('.').next().unwrap_or(p)),
+        );
+        format!("write {field} as {expected}, as Argo's field reference gives it")
+    } else if detail.contains("limit exceeded") {
+        "the file nests or repeats (through `&anchors` and `*aliases`) far beyond any workflow: \
+         write the values out, or check that this is the right file"
+            .to_string()
+    } else {
+        "check this field against Argo's field reference".to_string()
+    };
     let message = match path_text {
         Some(p) => format!("{p}: {detail}"),
         None => detail,
     };
-    SpecError::new(location, message)
+    SpecError::new(location, message).with_help(help)
 }
 
 #[cfg(test)]
@@ -419,11 +543,11 @@ spec:
     fn malformed_yaml_has_a_position() {
         assert_eq!(
             err("kind: Workflow\nspec:\n  templates: [\n"),
-            "wf.yaml:3:15: invalid YAML: while parsing a node, did not find expected node content"
+            "wf.yaml:3:15: invalid YAML: while parsing a node, did not find expected node content\n  help: check the indentation here and just above, and that every quote and bracket opened above is closed"
         );
         assert_eq!(
             err("kind: Workflow\nspec: {a: 1\n"),
-            "wf.yaml:2:12: invalid YAML: while parsing a flow mapping, did not find expected ',' or '}'"
+            "wf.yaml:2:12: invalid YAML: while parsing a flow mapping, did not find expected ',' or '}'\n  help: check the indentation here and just above, and that every quote and bracket opened above is closed"
         );
     }
 
@@ -439,18 +563,18 @@ spec:
     fn type_errors_have_a_position() {
         assert_eq!(
             err("kind: Workflow\nspec:\n  templates: 5\n"),
-            "wf.yaml:3:14: spec.templates: invalid type: integer `5`, expected a sequence"
+            "wf.yaml:3:14: spec.templates: invalid type: integer `5`, expected a sequence\n  help: write `templates` as a sequence, as Argo's field reference gives it"
         );
         assert_eq!(
             err("kind: Workflow\nspec:\n  templates:\n  - name: a\n    steps: {x: 1}\n"),
-            "wf.yaml:5:12: spec.templates[0].steps: invalid type: map, expected a sequence"
+            "wf.yaml:5:12: spec.templates[0].steps: invalid type: map, expected a sequence\n  help: write `steps` as a sequence, as Argo's field reference gives it"
         );
         // Inside a script (a flattened struct) the position is the script's.
         assert_eq!(
             err(
                 "kind: Workflow\nspec:\n  templates:\n  - name: a\n    script:\n      image: [x]\n"
             ),
-            "wf.yaml:6:7: spec.templates[0].script: invalid type: sequence, expected a string"
+            "wf.yaml:6:7: spec.templates[0].script: invalid type: sequence, expected a string\n  help: write `script` as a string, as Argo's field reference gives it"
         );
     }
 
@@ -478,11 +602,11 @@ spec:
         );
         assert_eq!(
             err("- a\n- b\n"),
-            "wf.yaml:1:1: expected a Workflow (a mapping with apiVersion, kind, metadata and spec), found a list"
+            "wf.yaml:1:1: expected a Workflow (a mapping with apiVersion, kind, metadata and spec), found a list\n  help: a workflow starts with `apiVersion: argoproj.io/v1alpha1` and `kind: Workflow`, at the left margin"
         );
         assert_eq!(
             err("hello\n"),
-            "wf.yaml:1:1: expected a Workflow (a mapping with apiVersion, kind, metadata and spec), found a single value"
+            "wf.yaml:1:1: expected a Workflow (a mapping with apiVersion, kind, metadata and spec), found a single value\n  help: a workflow starts with `apiVersion: argoproj.io/v1alpha1` and `kind: Workflow`, at the left margin"
         );
     }
 
@@ -518,7 +642,7 @@ spec:
             parse_documents(bad, Path::new("wf.yaml"))
                 .unwrap_err()
                 .to_string(),
-            "wf.yaml:6:14: spec.templates: invalid type: integer `5`, expected a sequence"
+            "wf.yaml:6:14: spec.templates: invalid type: integer `5`, expected a sequence\n  help: write `templates` as a sequence, as Argo's field reference gives it"
         );
         assert_eq!(
             err("kind: ConfigMap\n---\nkind: Secret\n"),

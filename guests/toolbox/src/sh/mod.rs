@@ -18,6 +18,41 @@ use exec::{Opts, Shell};
 use std::cell::RefCell;
 use std::io::Read;
 
+/// Reads `script` the way `sh -c` does, without running anything: `Ok` when it parses, otherwise the
+/// message `sh` would print (`line N: ...`). For fuzzing and for checks before a run.
+///
+/// # Errors
+/// The syntax error, with its line.
+pub fn check_syntax(script: &str) -> Result<(), String> {
+    parse::parse(script, 1, 0)
+        .map(|_| ())
+        .map_err(|e| format!("line {}: {}", e.line, e.msg))
+}
+
+/// Evaluates the arithmetic expression `expr` as `$((expr))` would, with no variables set (a name reads
+/// as 0; assignments are kept for the rest of the expression). For fuzzing.
+///
+/// # Errors
+/// The shell's message for a malformed expression or a division by zero.
+pub fn eval_arithmetic(expr: &str) -> Result<i64, String> {
+    struct Local(std::collections::BTreeMap<String, i64>);
+    impl arith::Vars for Local {
+        fn get(&mut self, name: &str) -> Result<i64, String> {
+            Ok(self.0.get(name).copied().unwrap_or(0))
+        }
+        fn set(&mut self, name: &str, value: i64) -> Result<(), String> {
+            self.0.insert(name.to_string(), value);
+            Ok(())
+        }
+    }
+    arith::eval(expr, &mut Local(std::collections::BTreeMap::new()))
+}
+
+/// Whether the shell pattern `pattern` (`*`, `?`, `[...]`, `\`) matches all of `text`, as `case` decides.
+pub fn pattern_matches(pattern: &str, text: &str) -> bool {
+    pattern::matches(pattern, text)
+}
+
 /// Runs `sh` with `args` (`argv[1..]`), returns the exit status.
 ///
 /// `sh -c SCRIPT [NAME [ARGS...]]`, `sh FILE [ARGS...]`, `sh` (script from standard input), with the

@@ -753,3 +753,26 @@ fn exported_environment() {
         "the caller's environment is left alone"
     );
 }
+
+#[test]
+fn syntax_arithmetic_and_patterns_are_checked_without_running() {
+    assert!(super::check_syntax("echo hi | wc -c > /tmp/out").is_ok());
+    let e = super::check_syntax("echo a\nif true; then").unwrap_err();
+    assert!(e.starts_with("line "), "{e}");
+    // Deep nesting is an error, not a stack overflow (the fuzz target `shell` feeds such inputs).
+    for deep in [
+        "(".repeat(100_000),
+        "$(".repeat(100_000),
+        "\"$(".repeat(50_000),
+        "${x:-".repeat(100_000),
+        "{ ".repeat(100_000),
+        "if true; then ".repeat(50_000),
+    ] {
+        assert!(super::check_syntax(&deep).is_err());
+    }
+    assert_eq!(super::eval_arithmetic("1 + 2 * 3"), Ok(7));
+    assert!(super::eval_arithmetic("1 / 0").is_err());
+    assert!(super::eval_arithmetic(&"(".repeat(100_000)).is_err());
+    assert!(super::pattern_matches("*.txt", "a.txt"));
+    assert!(!super::pattern_matches("[!a]*", "abc"));
+}

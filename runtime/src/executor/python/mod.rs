@@ -281,6 +281,8 @@ pub struct PythonStep {
     pub timeout: Option<Duration>,
     /// Linear-memory limit in bytes.
     pub memory_limit: Option<u64>,
+    /// Bytes kept of stdout, and of stderr ([`Sandbox::stdout_limit`]).
+    pub stdout_limit: Option<usize>,
     /// Stops the step when set ([`Sandbox::stop`]).
     pub stop: Option<StopSignal>,
     /// Sees the step's log as it is written ([`Sandbox::log_sink`]).
@@ -384,6 +386,7 @@ impl PythonRuntime {
             root: step.root.clone(),
             timeout: step.timeout,
             memory_limit: step.memory_limit,
+            stdout_limit: step.stdout_limit,
             mounts,
             entry: Entry::Turn(invocation.launcher()),
             stop: step.stop.clone(),

@@ -950,3 +950,63 @@ fn the_log_sink_gets_the_log_in_write_order() {
     );
     assert_eq!(chunks.concat(), outcome.log);
 }
+
+/// A guest that makes the symlink `link` → `target` itself (`path_symlink`), then reads through
+/// it: whether making it is refused or following it is, nothing outside the root is read.
+#[test]
+fn a_symlink_the_guest_makes_cannot_be_followed_out() {
+    let parent = tempfile::tempdir().unwrap();
+    let root = parent.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(parent.path().join("secret.txt"), "secret").unwrap();
+    let secret_abs = parent.path().join("secret.txt");
+    for target in [
+        "../secret.txt",
+        "tmp/../../secret.txt",
+        secret_abs.to_str().unwrap(),
+    ] {
+        let link = "link";
+        let data = format!("{target}{link}");
+        let (t, l) = (target.len(), link.len());
+        let at = 1024 + t;
+        let body = format!(
+            "(drop (call $path_symlink (i32.const 1024) (i32.const {t}) (i32.const 3) \
+             (i32.const {at}) (i32.const {l})))
+             (call $check (call $path_open (i32.const 3) (i32.const 1) (i32.const {at}) \
+             (i32.const {l}) (i32.const 0) (i64.const 0x1fffffff) (i64.const 0x1fffffff) \
+             (i32.const 0) (i32.const 32)))
+             (call $cat (i32.load (i32.const 32)))"
+        );
+        let wat = guest(data.as_bytes(), &body).replacen(
+            "  (memory (export",
+            "  (import \"wasi_snapshot_preview1\" \"path_symlink\" \
+             (func $path_symlink (param i32 i32 i32 i32 i32) (result i32)))\n  (memory (export",
+            1,
+        );
+        let outcome = run_wat(&wat, &in_root(&root));
+        assert_ne!(outcome.exit_code, 0, "{target}: read through the link");
+        assert!(outcome.stdout.is_empty(), "{target}: {:?}", outcome.stdout);
+        assert_eq!(outcome.error, None, "{target}: a refusal is an errno");
+        let _ = std::fs::remove_file(root.join(link));
+    }
+    assert_eq!(
+        std::fs::read_to_string(parent.path().join("secret.txt")).unwrap(),
+        "secret"
+    );
+}
+
+#[test]
+fn recursion_without_end_traps_on_the_stack_limit() {
+    let outcome = run_wat(
+        r#"(module
+             (func $f (param i32) (result i32) (i32.add (call $f (local.get 0)) (i32.const 1)))
+             (func (export "_start") (drop (call $f (i32.const 0)))))"#,
+        &Sandbox::default(),
+    );
+    assert_eq!(outcome.exit_code, -1);
+    let error = outcome.error.unwrap();
+    assert!(
+        error.starts_with("wasm trap: call stack exhausted"),
+        "{error}"
+    );
+}

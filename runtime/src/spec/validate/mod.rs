@@ -23,6 +23,7 @@
 //!   `activeDeadlineSeconds`, `suspend.duration`.
 
 mod depends;
+mod recursion;
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -542,6 +543,12 @@ fn distance(a: &str, b: &str) -> usize {
     d[a.len()][b.len()]
 }
 
+/// Names longer than this get no "did you mean" (Kubernetes names stop at 253 characters).
+const MAX_SUGGESTED_LEN: usize = 256;
+
+/// How many candidates of a plausible length a "did you mean" compares a name with.
+const MAX_SUGGESTION_CANDIDATES: usize = 500;
+
 /// `"; did you mean `x`?"` when a candidate is close, else `" (what a, b)"`.
 fn suggestion<'n>(name: &str, candidates: impl Iterator<Item = &'n str>, what: &str) -> String {
     let candidates: Vec<&str> = candidates.collect();
@@ -549,11 +556,21 @@ fn suggestion<'n>(name: &str, candidates: impl Iterator<Item = &'n str>, what: &
     // is one edit from every other).
     let len = name.chars().count();
     let limit = if len < 3 { 0 } else { (len / 3).max(1) };
-    let mut close: Vec<(usize, &str)> = candidates
-        .iter()
-        .map(|c| (distance(name, c), *c))
-        .filter(|(d, _)| *d <= limit && *d > 0)
-        .collect();
+    // The distance costs length times length and every unknown name is compared with every candidate:
+    // names longer than any real one, candidates whose length alone puts them too far, and candidates
+    // past the first few hundred are not compared (a hostile file must not turn lint quadratic).
+    let mut close: Vec<(usize, &str)> = if len > MAX_SUGGESTED_LEN {
+        Vec::new()
+    } else {
+        candidates
+            .iter()
+            .filter(|c| c.len() <= MAX_SUGGESTED_LEN * 4)
+            .filter(|c| c.chars().count().abs_diff(len) <= limit)
+            .take(MAX_SUGGESTION_CANDIDATES)
+            .map(|c| (distance(name, c), *c))
+            .filter(|(d, _)| *d <= limit && *d > 0)
+            .collect()
+    };
     close.sort();
     match close.first() {
         Some((_, best)) => format!("; did you mean `{best}`?"),
@@ -944,6 +961,13 @@ impl<'a> Validator<'a> {
                 self.validate_template(&Site { doc, path, tmpl: t });
             }
         }
+        // Only for an otherwise valid file: a step with no name or no template is reported on its own.
+        if is_workflow
+            && self.errors.borrow().is_empty()
+            && let Some(err) = recursion::unconditional_recursion(main)
+        {
+            self.push(err);
+        }
     }
 
     fn unknown_template_help(&self, name: &str) -> String {
@@ -1125,6 +1149,17 @@ impl<'a> Validator<'a> {
 
     /// Every tag in `text` (the scalar at `path`) must be visible in `scope`.
     fn check_text(&self, doc: &Document, path: &YamlPath, text: &str, scope: &Scope<'_, '_>) {
+        let closed_to = tags(text).last().map_or(0, |t| t.end);
+        if let Some(open) = text[closed_to..].find("{{") {
+            // As Argo's template library does, an unclosed tag is refused rather than kept as text.
+            let start = closed_to + open;
+            let location = locate_in_scalar(doc, path, text, start, "{{");
+            let shown: String = text[start..].chars().take(40).collect();
+            self.push(
+                SpecError::new(location, format!("`{{{{` is not closed: `{shown}`"))
+                    .with_help("end the tag with `}}`, as in `{{inputs.parameters.name}}`"),
+            );
+        }
         for tag in tags(text) {
             if tag.expression {
                 continue;
@@ -1137,6 +1172,38 @@ impl<'a> Validator<'a> {
                         .with_help(help),
                 );
             }
+        }
+    }
+
+    /// A `when` that cannot parse whatever its tags hold (an unclosed parenthesis, a dangling
+    /// operator): each tag is read as one word, as most values are. Left alone when two tags stand side
+    /// by side, where only the values say what the condition is.
+    fn check_when(&self, doc: &Document, path: &YamlPath, text: Option<&str>) {
+        let Some(text) = text else { return };
+        let found = tags(text);
+        let mut plain = String::with_capacity(text.len());
+        let mut from = 0;
+        for (i, tag) in found.iter().enumerate() {
+            if i > 0 && text[from..tag.start].trim().is_empty() {
+                return;
+            }
+            plain.push_str(&text[from..tag.start]);
+            plain.push_str("value");
+            from = tag.end;
+        }
+        plain.push_str(&text[from..]);
+        if let Err(crate::expr::ExprError::Syntax { message, .. }) = crate::expr::eval_when(&plain)
+        {
+            self.error(
+                doc,
+                path,
+                format!("cannot read `when: {text}`: {message}"),
+                Some(
+                    "write values compared with ==, !=, <, >, =~ and joined with &&, || and parentheses; \
+                     quote a value that holds spaces or dashes"
+                        .into(),
+                ),
+            );
         }
     }
 
@@ -1782,6 +1849,7 @@ impl<'a> Validator<'a> {
                 }
                 self.check_arguments(doc, &path, &who, &step.arguments, &scope);
                 self.check_opt(doc, &path.key("when"), step.when.as_deref(), &scope);
+                self.check_when(doc, &path.key("when"), step.when.as_deref());
                 if let Some(name) = &step.on_exit {
                     self.check_template_name(
                         doc,
@@ -1976,6 +2044,7 @@ impl<'a> Validator<'a> {
         }
         self.check_arguments(doc, path, who, &task.arguments, &scope);
         self.check_opt(doc, &path.key("when"), task.when.as_deref(), &scope);
+        self.check_when(doc, &path.key("when"), task.when.as_deref());
         if let Some(name) = &task.on_exit {
             self.check_template_name(
                 doc,
