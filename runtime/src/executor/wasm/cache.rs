@@ -11,7 +11,10 @@
 //! reader sees the old file, the new file, or none, never half of one; two processes compiling
 //! the same module at once both succeed and the last rename wins. A file that fails to load
 //! (truncated, overwritten, from an incompatible build that slipped past the hash) is compiled
-//! again and replaced. Nothing is ever evicted: remove the directory to reclaim the space.
+//! again and replaced. Beside each file, `<file>.sum` holds its sha256 and its size, modification time
+//! and inode when written; a file whose checksum file is missing, or that changed since and no longer
+//! matches its sha256, is never mapped in (its machine code would run) but compiled again. Nothing is
+//! ever evicted: remove the directory to reclaim the space.
 
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -90,6 +93,9 @@ impl DiskCache {
         if !path.is_file() {
             return Lookup::Miss;
         }
+        if let Err(why) = verify(&path) {
+            return Lookup::Corrupt(wasmtime::Error::msg(why));
+        }
         match deserialize(engine, &path) {
             Ok(module) => Lookup::Hit(module),
             Err(err) => Lookup::Corrupt(err),
@@ -149,7 +155,101 @@ impl DiskCache {
         tmp.persist(&path)
             .map_err(|e| e.error)
             .map_err(io_err("could not write the module cache entry", &path))?;
+        let meta = std::fs::metadata(&path)
+            .map_err(io_err("could not read the module cache entry", &path))?;
+        let seal = Seal {
+            sum: hex::encode(sha256(&bytes)),
+            stat: Stat::of(&meta),
+        };
+        let sum_path = seal_path(&path);
+        std::fs::write(&sum_path, seal.to_line()).map_err(io_err(
+            "could not write the module cache entry's checksum",
+            &sum_path,
+        ))?;
         Ok(path)
+    }
+}
+
+/// Where the checksum of a cache entry is kept: beside it, `.sum` added.
+fn seal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".sum");
+    PathBuf::from(name)
+}
+
+/// What a file looked like when its checksum was taken: size, modification time and inode. While these
+/// stay the same the file is taken as unchanged, so a load does not hash hundreds of megabytes each time;
+/// any write through the filesystem changes the modification time, and then the file is hashed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stat {
+    len: u64,
+    mtime_ns: i128,
+    ino: u64,
+}
+
+impl Stat {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Stat {
+            len: meta.len(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// The `.sum` file: the entry's sha256 and its [`Stat`] when it was written.
+#[derive(Debug, PartialEq, Eq)]
+struct Seal {
+    sum: String,
+    stat: Stat,
+}
+
+impl Seal {
+    fn to_line(&self) -> String {
+        format!(
+            "v1 {} {} {} {}\n",
+            self.sum, self.stat.len, self.stat.mtime_ns, self.stat.ino
+        )
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let mut fields = text.split_whitespace();
+        if fields.next()? != "v1" {
+            return None;
+        }
+        let sum = fields.next()?.to_string();
+        let stat = Stat {
+            len: fields.next()?.parse().ok()?,
+            mtime_ns: fields.next()?.parse().ok()?,
+            ino: fields.next()?.parse().ok()?,
+        };
+        (sum.len() == 64 && fields.next().is_none()).then_some(Seal { sum, stat })
+    }
+}
+
+/// Checks a cache entry against its `.sum` before its machine code is mapped in: an entry without a
+/// readable checksum, or one changed since (hashed again when its size, time or inode moved) whose bytes
+/// no longer match, is refused and compiled again.
+fn verify(path: &Path) -> Result<(), String> {
+    let sum_path = seal_path(path);
+    let seal = std::fs::read_to_string(&sum_path)
+        .ok()
+        .and_then(|text| Seal::parse(&text))
+        .ok_or_else(|| format!("{} is missing or unreadable", sum_path.display()))?;
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if Stat::of(&meta) == seal.stat {
+        return Ok(());
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if hex::encode(sha256(&bytes)) == seal.sum {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} changed since it was written: its sha256 no longer matches {}",
+            path.display(),
+            sum_path.display()
+        ))
     }
 }
 
@@ -183,6 +283,38 @@ fn deserialize(engine: &Engine, path: &Path) -> wasmtime::Result<Module> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_flipped_inside_an_entry_are_caught_by_its_checksum() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::default();
+        let cache = DiskCache::new(dir.path().to_path_buf(), &engine);
+        let wasm =
+            wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 7))"#).unwrap();
+        let hash = sha256(&wasm);
+        let module = Module::new(&engine, &wasm).unwrap();
+        let path = cache.store(&hash, &module).unwrap();
+        assert!(matches!(cache.load(&engine, &hash), Lookup::Hit(_)));
+        // Let the clock move on, so the write below gets a new modification time.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut bytes = std::fs::read(&path).unwrap();
+        let middle = bytes.len() / 2;
+        for b in &mut bytes[middle..middle + 16] {
+            *b ^= 0xff;
+        }
+        let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.write_all(&bytes).unwrap();
+        drop(file);
+        match cache.load(&engine, &hash) {
+            Lookup::Corrupt(e) => assert!(e.to_string().contains("no longer matches"), "{e}"),
+            _ => panic!("a flipped entry was loaded"),
+        }
+        // Without its checksum an entry is not trusted either; writing it again seals it again.
+        cache.store(&hash, &module).unwrap();
+        assert!(matches!(cache.load(&engine, &hash), Lookup::Hit(_)));
+        std::fs::remove_file(seal_path(&path)).unwrap();
+        assert!(matches!(cache.load(&engine, &hash), Lookup::Corrupt(_)));
+    }
 
     #[test]
     fn the_engine_tag_is_stable_and_tracks_the_configuration() {
