@@ -139,7 +139,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let engine = Engine::new(EngineConfig::new(dir.path().join("home"))).unwrap();
+    // The limits the CLI runs steps under (`SKIFF_MAX_SANDBOX_BYTES=0` leaves out the disk-cap watcher).
+    let mut config = EngineConfig::new(dir.path().join("home"));
+    config.limits = skiff::executor::limits::StepLimits::from_env().unwrap();
+    let engine = Engine::new(config).unwrap();
     // Warm: compile the modules once (they are cached) and touch every code path.
     run_engine(&engine, &rt, dir.path(), "warm", &fan_out(4));
     run_engine(&engine, &rt, dir.path(), "warm-echo", &echo_fan_out(4));

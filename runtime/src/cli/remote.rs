@@ -224,19 +224,6 @@ fn finished(state: &RunState) -> bool {
     state.phase.is_completed() && state.finished_at.is_some()
 }
 
-fn failed(state: &RunState) -> CliError {
-    CliError::RunFailed(format!(
-        "workflow {} {}{}",
-        state.name,
-        state.phase,
-        state
-            .message
-            .as_ref()
-            .map(|m| format!(": {m}"))
-            .unwrap_or_default()
-    ))
-}
-
 fn submit(args: crate::cli::submit::SubmitArgs, client: &Client) -> Result<(), CliError> {
     if args.dry_run {
         return Err(local_only("--dry-run"));
@@ -331,7 +318,7 @@ fn show(
     }
     let _ = std::io::stdout().flush();
     if waited && state.phase != NodePhase::Succeeded {
-        return Err(failed(&state));
+        return Err(crate::cli::submit::run_failed(&state));
     }
     Ok(())
 }
@@ -718,29 +705,14 @@ fn wait(args: crate::cli::wait::WaitArgs, client: &Client) -> Result<(), CliErro
 
 fn watch(args: crate::cli::wait::WatchArgs, client: &Client) -> Result<(), CliError> {
     let name = resolve(client, &args.name)?;
-    let tty = std::io::stdout().is_terminal();
-    let mut drawn = 0usize;
-    let state = loop {
-        let state = convert::state(&fetch(client, &name)?);
-        let done = finished(&state);
-        if tty || done {
-            let text = format!("{}\n{}", header(&state), tree(&state));
-            let mut out = std::io::stdout().lock();
-            if drawn > 0 {
-                let _ = write!(out, "\x1b[{drawn}A\x1b[J");
-            }
-            let _ = write!(out, "{text}");
-            let _ = out.flush();
-            drawn = text.lines().count();
-        }
-        if done {
-            break state;
-        }
-        std::thread::sleep(POLL);
-    };
+    let state = crate::cli::wait::redraw_until_done(
+        || Ok(convert::state(&fetch(client, &name)?)),
+        finished,
+        POLL,
+    )?;
     if state.phase == NodePhase::Succeeded {
         Ok(())
     } else {
-        Err(failed(&state))
+        Err(crate::cli::submit::run_failed(&state))
     }
 }

@@ -407,16 +407,7 @@ pub fn run_here(
     }
     let waited = args.wait || args.watch;
     if waited && state.phase != NodePhase::Succeeded {
-        return Err(CliError::RunFailed(format!(
-            "workflow {} {}{}",
-            state.name,
-            state.phase,
-            state
-                .message
-                .as_ref()
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default()
-        )));
+        return Err(run_failed(&state));
     }
     Ok(())
 }
@@ -622,4 +613,18 @@ pub(crate) fn node_line(node: &crate::engine::NodeStatus) -> String {
             .map(|m| format!(": {m}"))
             .unwrap_or_default()
     )
+}
+
+/// The error a waited-for run that did not succeed ends the command with: `workflow NAME PHASE: MESSAGE`.
+pub(crate) fn run_failed(state: &crate::engine::RunState) -> CliError {
+    CliError::RunFailed(format!(
+        "workflow {} {}{}",
+        state.name,
+        state.phase,
+        state
+            .message
+            .as_ref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default()
+    ))
 }

@@ -73,39 +73,18 @@ pub fn wait(args: WaitArgs, home: &Path) -> Result<(), CliError> {
 pub fn watch(args: WatchArgs, home: &Path) -> Result<(), CliError> {
     let mut store = open_store(home)?;
     let name = resolve_name(&store, &args.name)?;
-    let tty = std::io::stdout().is_terminal();
-    let mut drawn = 0usize;
-    let state = loop {
-        let (_, state) = load_run(&store, &name)?;
-        let done = state.phase.is_completed();
-        if tty || done {
-            let text = format!("{}\n{}", header(&state), tree(&state));
-            let mut out = std::io::stdout().lock();
-            if drawn > 0 {
-                let _ = write!(out, "\x1b[{drawn}A\x1b[J");
-            }
-            let _ = write!(out, "{text}");
-            let _ = out.flush();
-            drawn = text.lines().count();
-        }
-        if done {
-            break state;
-        }
-        std::thread::sleep(POLL);
-        store.reap_interrupted()?;
-    };
+    let state = redraw_until_done(
+        || {
+            store.reap_interrupted()?;
+            Ok(load_run(&store, &name)?.1)
+        },
+        |state| state.phase.is_completed(),
+        POLL,
+    )?;
     if state.phase == NodePhase::Succeeded {
         Ok(())
     } else {
-        Err(CliError::RunFailed(format!(
-            "workflow {name} {}{}",
-            state.phase,
-            state
-                .message
-                .as_ref()
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default()
-        )))
+        Err(crate::cli::submit::run_failed(&state))
     }
 }
 
@@ -122,5 +101,34 @@ pub(crate) fn report_end(name: &str, summary: crate::store::RunSummary, failed: 
                 .map(|m| format!(": {m}"))
                 .unwrap_or_default()
         ));
+    }
+}
+
+/// `skiff watch`'s loop, local or remote: reads the run with `next` every poll and redraws its header and
+/// tree in place on a terminal (once, at the end, when piped) until `done` says it ended, `poll` apart.
+pub(crate) fn redraw_until_done(
+    mut next: impl FnMut() -> Result<crate::engine::RunState, CliError>,
+    done: impl Fn(&crate::engine::RunState) -> bool,
+    poll: Duration,
+) -> Result<crate::engine::RunState, CliError> {
+    let tty = std::io::stdout().is_terminal();
+    let mut drawn = 0usize;
+    loop {
+        let state = next()?;
+        let ended = done(&state);
+        if tty || ended {
+            let text = format!("{}\n{}", header(&state), tree(&state));
+            let mut out = std::io::stdout().lock();
+            if drawn > 0 {
+                let _ = write!(out, "\x1b[{drawn}A\x1b[J");
+            }
+            let _ = write!(out, "{text}");
+            let _ = out.flush();
+            drawn = text.lines().count();
+        }
+        if ended {
+            return Ok(state);
+        }
+        std::thread::sleep(poll);
     }
 }
