@@ -1,4 +1,4 @@
-//! Builds the wasm programs skiff ships (the toolbox) and the example component for wasm32-wasip1, the way
+//! Builds the wasm programs skiff ships (the toolbox) and the example components for wasm32-wasip1, the way
 //! wasmtime builds its test programs: a nested `cargo build` with its own target directory under `OUT_DIR`,
 //! then a generated `guests.rs` with a path constant per guest and the list of them all.
 
@@ -11,6 +11,10 @@ use std::process::Command;
 const GUESTS: &[(&str, &str)] = &[
     ("skiff-toolbox", "TOOLBOX"),
     ("skiff-example-add", "EXAMPLE_ADD"),
+    ("skiff-example-add-macro", "EXAMPLE_ADD_MACRO"),
+    ("skiff-example-csv-stats", "EXAMPLE_CSV_STATS"),
+    ("skiff-example-word-count", "EXAMPLE_WORD_COUNT"),
+    ("skiff-example-thumbnail", "EXAMPLE_THUMBNAIL"),
 ];
 
 fn main() {

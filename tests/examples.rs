@@ -205,7 +205,11 @@ fn wasm_template_runs_the_example_component() {
     let (code, doc, _) = run_json(file.to_str().unwrap(), &["-p", "b=two"]);
     assert_eq!(code, 1);
     let message = node(&doc, "first")["message"].as_str().unwrap().to_string();
-    assert_eq!(message, "Error (exit code 1)");
+    // A `wasm:` module's last stderr line is the step's message.
+    assert_eq!(
+        message,
+        "input parameter `b` must be an integer, got \"two\" (invalid digit found in string) (exit code 1)"
+    );
 }
 
 #[test]

@@ -1,14 +1,47 @@
-//! Write skiff components: small programs that run as workflow steps in skiff's wasm sandbox.
+//! Write skiff components: Rust functions that run as workflow steps in skiff's wasm sandbox.
 //!
-//! A component is an ordinary Rust program (`fn main`) built for `wasm32-wasip1`. This crate is the
-//! few conventions between such a program and the workflow that runs it: where its input
-//! parameters come from, where its outputs go, and how it reports a result or a failure. It has no
-//! dependencies and nothing in it is wasm-specific, so a component also builds and runs natively
-//! (handy in unit tests).
+//! A component is a function compiled to a WASI module (`wasm32-wasip1`). Mark it
+//! [`#[component]`](macro@component) and the macro makes the program around it: `main` reads the
+//! function's arguments from the step's inputs, calls it, and writes what it returns as the step's
+//! outputs; a description of those inputs and outputs is embedded in the module, so `skiff
+//! component describe` can print it, `skiff component template` can write the workflow template
+//! for it, and skiff checks a workflow against it before running.
 //!
-//! # Walk-through
+//! ```no_run
+//! /// Adds two integers.
+//! #[skiff_guest::component(output = "sum")]
+//! fn add(a: i64, b: i64) -> Result<i64, String> {
+//!     a.checked_add(b).ok_or_else(|| format!("{a} + {b} does not fit in 64 bits"))
+//! }
+//! ```
 //!
-//! A component that adds two numbers:
+//! `skiff component build` compiles it; `skiff component template add.wasm` prints the template
+//! to paste into a workflow. The [`guide`] walks from `skiff component new` to a running workflow.
+//!
+//! # Inputs and outputs
+//!
+//! | in the function | in the workflow | in the sandbox |
+//! |---|---|---|
+//! | argument `n: i64` (any [`FromParam`] type) | input parameter `n` | env `SKIFF_INPUT_N` (or `--n=value`) |
+//! | argument `n: Option<i64>` | optional input parameter `n` (absent or empty: `None`) | the same |
+//! | argument `data: InputArtifact` | input artifact `data` | `/tmp/inputs/artifacts/data` |
+//! | argument `report: OutputArtifact` | output artifact `report` | `/tmp/outputs/artifacts/report` |
+//! | argument `metrics: Metrics` | metrics, printed after the run | `/tmp/outputs/metrics/metrics.json` |
+//! | returns `T` (any [`ToParam`] type) | output parameter `output` (or `#[component(output = "...")]`) and `outputs.result` | `/tmp/outputs/parameters/output`, stdout |
+//! | returns a `#[derive(Outputs)]` struct | one output parameter per field | `/tmp/outputs/parameters/<field>` |
+//! | returns `Err(e)` | the step fails with `e`'s message | stderr, exit code 1 |
+//!
+//! Parameter types: integers, floats, `bool`, `String`, and JSON ([`Json<T>`] for any serde
+//! type, or [`serde_json::Value`]). A value that does not parse fails the step with a message that
+//! names the input, the value and what was expected.
+//!
+//! Because a single returned value is also printed to stdout (it becomes `outputs.result`, as a
+//! script's output does in Argo), a component that logs should log to stderr (`eprintln!`).
+//!
+//! # Without the macro
+//!
+//! The conventions are plain files and variables, and the [`input`] and [`output`] modules read
+//! and write them directly; a hand-written `fn main` works too:
 //!
 //! ```no_run
 //! use skiff_guest::{input, output, OrFail};
@@ -16,55 +49,99 @@
 //! fn main() {
 //!     let a: i64 = input::param_as("a").or_fail();
 //!     let b: i64 = input::param_as("b").or_fail();
-//!     let sum = a + b;
-//!     output::param("sum", sum).or_fail(); // outputs.parameters.sum
-//!     skiff_guest::result(sum); // outputs.result
+//!     output::param("sum", a + b).or_fail(); // outputs.parameters.sum
+//!     skiff_guest::result(a + b); // outputs.result
 //! }
 //! ```
 //!
-//! Build it with `cargo build --target wasm32-wasip1 --release` and point a `wasm:` template at
-//! the `.wasm` file:
-//!
-//! ```yaml
-//! - name: add
-//!   inputs: {parameters: [{name: a}, {name: b}]}
-//!   wasm:
-//!     module: ../target/wasm32-wasip1/release/skiff_example_add.wasm
-//!   outputs:
-//!     parameters:
-//!       - name: sum
-//!         valueFrom: {path: /tmp/outputs/parameters/sum}
-//! ```
-//!
-//! # The conventions
-//!
-//! | what | where | in this crate |
-//! |---|---|---|
-//! | input parameter `name` | env `SKIFF_INPUT_<NAME>`, else the argument `--name=value` | [`input::param`] and friends |
-//! | input artifact `name` | file `/tmp/inputs/artifacts/<name>` | [`input::artifact_path`] |
-//! | output parameter `name` | file `/tmp/outputs/parameters/<name>` | [`output::param`] |
-//! | output artifact `name` | file (or directory) `/tmp/outputs/artifacts/<name>` | [`output::artifact_path`] |
-//! | the step's result | stdout, one trailing newline trimmed | [`result`] |
-//! | failure | a message on stderr, exit code 1 | [`fail`], [`OrFail`] |
+//! A component also builds and runs natively, so its function can be unit-tested as any other;
+//! [`InputArtifact::at`], [`OutputArtifact::at`] and [`Metrics::at`] make the arguments a test
+//! needs. Run natively, a component prints its description with `--skiff-describe`.
 //!
 //! **Inputs.** For each input parameter of a `wasm:` template, skiff sets the environment
 //! variable `SKIFF_INPUT_<NAME>`, where `<NAME>` is the parameter's name in upper case with every
 //! character that is not an ASCII letter or digit replaced by `_` (`learning-rate` →
-//! `SKIFF_INPUT_LEARNING_RATE`; see [`input::env_var`]). A template's `args` are free-form, so
-//! they are not the channel skiff fills; but a component run by hand, or a template that passes
-//! `args: ["--a={{inputs.parameters.a}}"]`, works too: when the variable is not set, the first
-//! argument of the form `--name=value` is used. Names that differ only in case or punctuation map
-//! to the same variable; avoid them.
+//! `SKIFF_INPUT_LEARNING_RATE`; see [`input::env_var`]). A component run by hand, or a template
+//! that passes `args: ["--a={{inputs.parameters.a}}"]`, works too: when the variable is not set,
+//! the first argument of the form `--name=value` is used. Names that differ only in case or
+//! punctuation map to the same variable; avoid them.
 //!
 //! **Outputs.** The sandbox's `/` is the step's own directory, so the paths above are private to
-//! the step. skiff reads output parameters from the `valueFrom.path` the workflow declares; the
-//! convention is `/tmp/outputs/parameters/<name>`, which [`output::param`] writes (creating the
-//! directories). The same goes for artifacts under `/tmp/outputs/artifacts/` and, read-only by
-//! convention, `/tmp/inputs/artifacts/`, where skiff places input artifacts declared with that
-//! `path`.
+//! the step. skiff reads output parameters from the `valueFrom.path` the workflow declares, and
+//! artifacts from their `path`; the template `skiff component template` prints declares the paths
+//! above.
 
 use std::fmt;
 use std::path::PathBuf;
+
+mod describe;
+pub mod guide;
+mod types;
+
+/// Turns a function into a component (see [the crate's docs](crate) and the [`guide`]).
+///
+/// ```
+/// use skiff_guest::{InputArtifact, Metrics, OutputArtifact};
+///
+/// /// Copies the lines of `text` that contain `word` to `matches`; counts them.
+/// #[skiff_guest::component(output = "count")]
+/// fn grep(
+///     text: InputArtifact,
+///     word: String,
+///     matches: OutputArtifact,
+///     mut metrics: Metrics,
+/// ) -> Result<u64, skiff_guest::BoxError> {
+///     let text = text.read_to_string()?;
+///     let found: Vec<&str> = text.lines().filter(|l| l.contains(&word)).collect();
+///     matches.write(found.join("\n"))?;
+///     metrics.log("lines", text.lines().count() as f64)?;
+///     Ok(found.len() as u64)
+/// }
+///
+/// let dir = std::env::temp_dir().join("skiff-guest-doc-grep");
+/// std::fs::create_dir_all(&dir).unwrap();
+/// std::fs::write(dir.join("in.txt"), "a cat\na dog\ncats").unwrap();
+/// let count = grep(
+///     InputArtifact::at(dir.join("in.txt")),
+///     "cat".into(),
+///     OutputArtifact::at(dir.join("out.txt")),
+///     Metrics::at(dir.join("metrics.json")),
+/// )
+/// .unwrap();
+/// assert_eq!(count, 2);
+/// assert_eq!(std::fs::read_to_string(dir.join("out.txt")).unwrap(), "a cat\ncats");
+/// ```
+pub use skiff_guest_macros::component;
+
+/// Derives [`Outputs`](trait@Outputs) for a struct: one output parameter per field.
+///
+/// ```
+/// #[derive(skiff_guest::Outputs)]
+/// struct Split {
+///     head: String,
+///     rest: skiff_guest::Json<Vec<String>>,
+/// }
+///
+/// /// Splits a comma-separated list into its first item and the others.
+/// #[skiff_guest::component]
+/// fn split(list: String) -> Split {
+///     let mut items = list.split(',').map(str::to_owned);
+///     Split { head: items.next().unwrap_or_default(), rest: skiff_guest::Json(items.collect()) }
+/// }
+///
+/// assert_eq!(split("a,b,c".into()).rest.0, ["b", "c"]);
+/// ```
+pub use skiff_guest_macros::Outputs;
+pub use types::{
+    BoxError, FromParam, Input, InputArtifact, Json, Metrics, OutputArtifact, OutputField, Outputs,
+    ToParam,
+};
+
+/// What `#[component]` expands to uses these; they are not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::describe::{Arg, Description, main};
+}
 
 /// What went wrong reading an input or writing an output; its message is meant for the step's
 /// log as it is.
@@ -90,10 +167,29 @@ pub enum Error {
         name: String,
         /// The value given.
         value: String,
-        /// The type it should have been, e.g. `i64`.
-        expected: &'static str,
+        /// What it should have been, e.g. "an integer".
+        expected: String,
         /// The parser's complaint.
         reason: String,
+    },
+    /// An input artifact the component takes is not where skiff places it.
+    MissingArtifact {
+        /// The artifact's name.
+        name: String,
+        /// Where it should be.
+        path: PathBuf,
+    },
+    /// A metric's value is NaN or infinite (JSON has no such numbers).
+    InvalidMetric {
+        /// The metric's name.
+        name: String,
+        /// The value.
+        value: f64,
+    },
+    /// The component function returned an error; its message.
+    Failed {
+        /// The error's message.
+        message: String,
     },
     /// An output file could not be written.
     Io {
@@ -119,9 +215,17 @@ impl fmt::Display for Error {
                 reason,
             } => write!(
                 f,
-                "input parameter `{name}` must be {}, got {value:?} ({reason})",
-                describe(expected)
+                "input parameter `{name}` must be {expected}, got {value:?} ({reason})"
             ),
+            Error::MissingArtifact { name, path } => write!(
+                f,
+                "missing input artifact `{name}`: nothing at {} (declare it under inputs.artifacts with that path)",
+                path.display()
+            ),
+            Error::InvalidMetric { name, value } => {
+                write!(f, "metric `{name}` must be a finite number, got {value}")
+            }
+            Error::Failed { message } => f.write_str(message),
             Error::Io { path, source } => write!(f, "could not write {}: {source}", path.display()),
         }
     }
@@ -138,7 +242,7 @@ impl std::error::Error for Error {
 
 /// "an integer" for integer types, "a number" for floats, "true or false" for `bool`, else the
 /// type's short name.
-fn describe(type_name: &str) -> String {
+fn expected_phrase(type_name: &str) -> String {
     let short = type_name.rsplit("::").next().unwrap_or(type_name);
     match short {
         "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "an integer".to_owned(),
@@ -149,7 +253,15 @@ fn describe(type_name: &str) -> String {
     }
 }
 
-/// Reading what the workflow passes in.
+/// Reading what the workflow passes in, without the macro.
+///
+/// ```no_run
+/// use skiff_guest::{input, OrFail};
+///
+/// let rows: usize = input::param_as("rows").or_fail();
+/// let table = std::fs::read_to_string(input::artifact_path("table")).or_fail();
+/// println!("{}", table.lines().take(rows).count());
+/// ```
 pub mod input {
     use std::path::PathBuf;
     use std::str::FromStr;
@@ -239,14 +351,21 @@ pub mod input {
             .parse()
             .map_err(|err: T::Err| Error::InvalidParam {
                 name: name.to_owned(),
-                expected: std::any::type_name::<T>(),
+                expected: super::expected_phrase(std::any::type_name::<T>()),
                 reason: err.to_string(),
                 value,
             })
     }
 }
 
-/// Writing what the workflow reads back.
+/// Writing what the workflow reads back, without the macro.
+///
+/// ```no_run
+/// use skiff_guest::{output, OrFail};
+///
+/// output::param("rows", 12).or_fail();
+/// std::fs::write(output::artifact_path("report.txt"), "12 rows").or_fail();
+/// ```
 pub mod output {
     use std::fmt::Display;
     use std::path::PathBuf;
@@ -355,15 +474,15 @@ mod tests {
         let err = Error::InvalidParam {
             name: "a".into(),
             value: "x".into(),
-            expected: std::any::type_name::<i64>(),
+            expected: expected_phrase(std::any::type_name::<i64>()),
             reason: "invalid digit found in string".into(),
         };
         assert_eq!(
             err.to_string(),
             "input parameter `a` must be an integer, got \"x\" (invalid digit found in string)"
         );
-        assert_eq!(describe("alloc::string::String"), "a valid String");
-        assert_eq!(describe("f64"), "a number");
+        assert_eq!(expected_phrase("alloc::string::String"), "a valid String");
+        assert_eq!(expected_phrase("f64"), "a number");
     }
 
     #[test]

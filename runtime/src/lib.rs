@@ -9,10 +9,12 @@
 //! - [`artifact`]: where artifacts live between steps;
 //! - [`store`]: the SQLite database of runs, nodes, logs and memoized outputs;
 //! - [`server`]: `skiff server`, the Argo Server REST API and the web UI;
+//! - [`component`]: typed components: the description a module carries, checks against it, the tooling;
 //! - [`cli`]: the `skiff` command line.
 
 pub mod artifact;
 pub mod cli;
+pub mod component;
 pub mod dag;
 pub mod engine;
 pub mod executor;

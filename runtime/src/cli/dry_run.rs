@@ -95,15 +95,10 @@ pub fn run(doc: &Document, options: &RunOptions, display: &DisplayArgs) -> Resul
         supplied_parameters: options.parameters.iter().map(|(n, _)| n.clone()).collect(),
         workflow_templates: Vec::new(),
     };
-    crate::spec::validate(doc, &validate).map_err(|errors| {
-        CliError::BadInput(
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
+    // The same checks as a run: the spec's, then each `wasm:` template against its component.
+    crate::spec::validate(doc, &validate)
+        .and_then(|()| crate::component::check(doc))
+        .map_err(|errors| CliError::BadInput(crate::spec::one_per_line(&errors)))?;
     let cluster_configured = display.cluster.cluster_configured();
     let (objects, placements) = objects(
         doc,

@@ -32,8 +32,14 @@ pub fn run(args: LintArgs) -> Result<(), CliError> {
                 } else {
                     Vec::new()
                 };
-                if let Err(more) = preflight_for(&doc, &RunOptions::default(), true) {
-                    errors.extend(more);
+                match preflight_for(&doc, &RunOptions::default(), true) {
+                    Err(more) => errors.extend(more),
+                    // Components are checked against a workflow that is valid otherwise.
+                    Ok(()) => {
+                        if let Err(more) = crate::component::check(&doc) {
+                            errors.extend(more);
+                        }
+                    }
                 }
                 if errors.is_empty() {
                     println!("{} is valid", file.display());

@@ -2,6 +2,7 @@
 //! calls into the library. Errors map to exit codes in one place ([`exit_code`]): 0 done, 1 the run failed
 //! (with `--wait`/`--watch`), 2 bad input (nothing ran), 3 skiff itself failed.
 
+pub mod component;
 pub mod cp;
 pub mod delete;
 pub mod dry_run;
@@ -73,6 +74,8 @@ pub enum Command {
     Cp(cp::CpArgs),
     /// Serve the Argo Server REST API and the web UI; submitted workflows run here.
     Server(server::ServerArgs),
+    /// Typed components: describe a module, print its template, create and build a component crate.
+    Component(component::ComponentArgs),
 }
 
 /// How a command ended, beyond success.
@@ -132,6 +135,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Watch(args) => wait::watch(args, &home),
         Command::Cp(args) => cp::run(args, &home),
         Command::Server(args) => server::run(args, home),
+        Command::Component(args) => component::run(args),
     }
 }
 

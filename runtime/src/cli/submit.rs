@@ -313,17 +313,12 @@ pub fn refuse_unknown_fields(doc: &Document) -> Result<(), CliError> {
     if errors.is_empty() {
         return Ok(());
     }
-    Err(CliError::BadInput(
-        errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n"),
-    ))
+    Err(CliError::BadInput(crate::spec::one_per_line(&errors)))
 }
 
-/// Checks a workflow as a run would before it starts: the spec's validation, then that every step has
-/// somewhere to run ([`plan::preflight`]).
+/// Checks a workflow as a run would before it starts: the spec's validation, that every `wasm:` template
+/// fits the component it runs ([`crate::component::check()`]), then that every step has somewhere to run
+/// ([`plan::preflight`]).
 ///
 /// # Errors
 /// [`CliError::BadInput`] with every problem found, one per line.
@@ -332,15 +327,9 @@ pub fn check(
     options: &RunOptions,
     cluster_configured: bool,
 ) -> Result<(), CliError> {
-    crate::engine::preflight(doc, options).map_err(|errors| {
-        CliError::BadInput(
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
+    crate::engine::preflight(doc, options)
+        .and_then(|()| crate::component::check(doc))
+        .map_err(|errors| CliError::BadInput(crate::spec::one_per_line(&errors)))?;
     let placements = plan::plan(
         &doc.workflow,
         options.entrypoint.as_deref(),

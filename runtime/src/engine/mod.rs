@@ -53,7 +53,7 @@ pub use state::{NodeOutputs, NodeStatus, NodeType, RunState};
 #[derive(Debug, Error)]
 pub enum EngineError {
     /// The workflow is not valid; nothing ran.
-    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    #[error("{}", crate::spec::one_per_line(.0))]
     Invalid(Vec<SpecError>),
     /// The wasm runtime could not start.
     #[error("cannot start the wasm runtime: {0}")]

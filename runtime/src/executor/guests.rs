@@ -3,8 +3,12 @@
 //! - [`TOOLBOX_WASM`]: the toolbox, the shell and tools that `container` and `script` steps on busybox,
 //!   alpine, argoproj/argosay and docker/whalesay run with (`guests/toolbox`);
 //! - [`EXAMPLE_ADD_WASM`]: the example component of `examples/components/add`, used by tests.
+//!
+//! The other example components (`examples/components/*`) are built too, for tests and benches,
+//! but not embedded: [`paths`] has where they are.
 
-/// Paths of the built modules (`TOOLBOX`, `EXAMPLE_ADD`) and the list of them all (`ALL`).
+/// Paths of the built modules (`TOOLBOX`, `EXAMPLE_ADD`, `EXAMPLE_ADD_MACRO`, `EXAMPLE_CSV_STATS`,
+/// `EXAMPLE_WORD_COUNT`, `EXAMPLE_THUMBNAIL`) and the list of them all (`ALL`).
 pub mod paths {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));
 }
@@ -36,7 +40,7 @@ mod tests {
 
     #[test]
     fn every_guest_is_built_and_embedded() {
-        assert_eq!(paths::ALL.len(), 2);
+        assert_eq!(paths::ALL.len(), 6);
         for (name, path) in paths::ALL {
             assert!(std::path::Path::new(path).is_file(), "{name}: {path}");
         }

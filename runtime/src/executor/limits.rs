@@ -4,7 +4,8 @@
 //! The per-step mechanisms (the memory limiter, the deadline) live in the wasm sandbox
 //! ([`crate::executor::wasm`]); this module holds the numbers the local executor gives them, read
 //! from the environment by [`StepLimits::from_env`], and the two checks it does itself: the size of
-//! the sandbox directory while a step runs, and the memory budget a step reserves before it starts.
+//! the sandbox directory ([`dir_size`], which the executor's disk watch measures while a step runs),
+//! and the memory budget a step reserves before it starts.
 //! `docs/limits.md` is the user's manual.
 //!
 //! | limit | default | environment variable |

@@ -12,9 +12,10 @@
 //! Every step runs under the executor's [`StepLimits`] (see [`crate::executor::limits`] and
 //! `docs/limits.md`): it first reserves its memory limit from the host's [`MemoryBudget`] (waiting
 //! while running steps hold it all); its stdout and stderr are kept up to the log cap; its sandbox
-//! directory is measured every [`StepLimits::sandbox_check_interval`] while it runs and once when it
-//! ends, and a step over the disk cap is stopped; an output parameter or `outputs.result` over the
-//! output cap fails the step with a message that names the cap.
+//! directory is measured every [`StepLimits::sandbox_check_interval`] while it runs (by one thread
+//! for all the executor's steps) and once when it ends, and a step over the disk cap is stopped; an
+//! output parameter or `outputs.result` over the output cap fails the step with a message that
+//! names the cap.
 //!
 //! A request may carry a [`StopSignal`]: a step whose signal is set before it starts is not run (nor its
 //! program loaded), and one stopped while it runs ends as the sandbox ends it; both are `Failed` with the
@@ -23,12 +24,12 @@
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::artifact::{ArtifactStore, copy_tree};
 use crate::engine::state::NodeOutputs;
+use crate::executor::disk_watch::{DiskWatch, disk_cap_reason};
 use crate::executor::guests;
 use crate::executor::limits::{MemoryBudget, StepLimits, dir_size};
 use crate::executor::python::{Invocation, PythonRuntime, PythonSetup, PythonStep};
@@ -184,12 +185,14 @@ pub struct LocalExecutor {
     counter: AtomicU64,
     limits: StepLimits,
     budget: MemoryBudget,
+    disk_watch: DiskWatch,
 }
 
 impl LocalExecutor {
     /// An executor that runs steps with `wasm`, keeps artifacts in `artifacts`, and makes sandbox roots under
     /// `scratch`.
     pub fn new(wasm: WasmRuntime, artifacts: ArtifactStore, scratch: PathBuf) -> Self {
+        let limits = StepLimits::default();
         Self {
             wasm,
             toolbox: OnceLock::new(),
@@ -198,8 +201,9 @@ impl LocalExecutor {
             artifacts,
             scratch,
             counter: AtomicU64::new(0),
-            budget: MemoryBudget::new(StepLimits::default().host_memory),
-            limits: StepLimits::default(),
+            budget: MemoryBudget::new(limits.host_memory),
+            disk_watch: DiskWatch::new(limits.sandbox_check_interval),
+            limits,
         }
     }
 
@@ -207,6 +211,7 @@ impl LocalExecutor {
     #[must_use]
     pub fn with_limits(mut self, limits: StepLimits) -> Self {
         self.budget = MemoryBudget::new(limits.host_memory);
+        self.disk_watch = DiskWatch::new(limits.sandbox_check_interval);
         self.limits = limits;
         self
     }
@@ -388,7 +393,8 @@ impl LocalExecutor {
         let used = self.over_disk_cap(root);
         if let Some(used) = used {
             outcome.phase = NodePhase::Failed;
-            outcome.message = Some(StepStopped(disk_cap_reason(used, &self.limits)).to_string());
+            outcome.message =
+                Some(StepStopped(disk_cap_reason(used, self.limits.max_sandbox_bytes)).to_string());
             outcome.outputs = outputs;
             return outcome;
         }
@@ -405,7 +411,13 @@ impl LocalExecutor {
         }
         if run.exit_code != 0 {
             outcome.phase = NodePhase::Failed;
-            outcome.message = Some(match python_error(&run.stderr) {
+            // A `wasm:` module is the user's own program (a component ends with its error on
+            // stderr); a container keeps Argo's message.
+            let said = match executor {
+                "wasm" => last_stderr_line(&run.stderr),
+                _ => python_error(&run.stderr),
+            };
+            outcome.message = Some(match said {
                 Some(error) => format!("{error} (exit code {})", run.exit_code),
                 None => format!("Error (exit code {})", run.exit_code),
             });
@@ -514,49 +526,26 @@ impl LocalExecutor {
         (used > cap).then_some(used)
     }
 
-    /// [`launch`](Self::launch) with a watcher beside it that measures the sandbox directory
-    /// every [`StepLimits::sandbox_check_interval`] and stops the step when it holds more than
-    /// the disk cap. The step runs with a stop signal of its own, which the watcher also sets when
-    /// the request's signal is set.
+    /// [`launch`](Self::launch) under the executor's [`DiskWatch`], which measures the sandbox
+    /// directory every [`StepLimits::sandbox_check_interval`] and stops the step when it holds
+    /// more than the disk cap. The step runs with a signal of its own, a child of the request's,
+    /// so that the watch stops this step only while a stop of the request's still reaches it.
     fn launch_watched(
         &self,
         launch: &Launch,
         root: &Path,
         req: &StepRequest,
     ) -> Result<RunOutcome, WasmError> {
-        if self.limits.max_sandbox_bytes == 0 {
+        let cap = self.limits.max_sandbox_bytes;
+        if cap == 0 {
             return self.launch(launch, root, req, req.stop.as_ref());
         }
-        let own = StopSignal::new();
-        let (done, finished) = mpsc::channel::<()>();
-        let forward = Duration::from_millis(10);
-        let interval = self.limits.sandbox_check_interval.max(forward);
-        let limits = &self.limits;
-        let watcher = own.clone();
-        std::thread::scope(|scope| {
-            scope.spawn(move || {
-                let mut since_check = Duration::ZERO;
-                loop {
-                    match finished.recv_timeout(forward) {
-                        Err(RecvTimeoutError::Timeout) => {}
-                        _ => return,
-                    }
-                    if let Some(reason) = req.stop.as_ref().and_then(StopSignal::reason) {
-                        watcher.stop(reason);
-                    }
-                    since_check += forward;
-                    if since_check >= interval {
-                        since_check = Duration::ZERO;
-                        if let Some(used) = self.over_disk_cap(root) {
-                            watcher.stop(disk_cap_reason(used, limits));
-                        }
-                    }
-                }
-            });
-            let run = self.launch(launch, root, req, Some(&own));
-            drop(done);
-            run
-        })
+        let own = req
+            .stop
+            .as_ref()
+            .map_or_else(StopSignal::new, StopSignal::child);
+        let _watched = self.disk_watch.watch(root, cap, &own);
+        self.launch(launch, root, req, Some(&own))
     }
 
     fn launch(
@@ -597,14 +586,6 @@ impl LocalExecutor {
             ),
         }
     }
-}
-
-/// What a step over the disk cap is stopped with.
-fn disk_cap_reason(used: u64, limits: &StepLimits) -> String {
-    format!(
-        "its sandbox holds {used} bytes, over the disk cap of {} (SKIFF_MAX_SANDBOX_BYTES)",
-        limits.max_sandbox_bytes
-    )
 }
 
 fn module_error(path: &Path, e: &WasmError) -> String {
@@ -665,6 +646,22 @@ fn python_error(stderr: &[u8]) -> Option<String> {
         }
         line
     })
+}
+
+/// The last line a program wrote to stderr, cut to 300 characters; Rust's hint after a panic
+/// message (`note: run with RUST_BACKTRACE=1 ...`) is passed over, so the panic's own text is used.
+fn last_stderr_line(stderr: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(stderr);
+    let last = text
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))?;
+    let mut line: String = last.chars().take(300).collect();
+    if line.len() < last.len() {
+        line.push('…');
+    }
+    Some(line)
 }
 
 /// Removes one trailing newline (and a carriage return before it), as Argo does for results and parameters.
@@ -899,6 +896,22 @@ mod tests {
             Some("ModuleNotFoundError: No module named 'torch'")
         );
         assert_eq!(python_error(b"plain failure\n"), None);
+    }
+
+    #[test]
+    fn a_modules_message_is_its_last_stderr_line() {
+        assert_eq!(
+            last_stderr_line(b"reading\nno column `x` in the header\n\n").as_deref(),
+            Some("no column `x` in the header")
+        );
+        let panic = b"thread 'main' panicked at src/main.rs:3:5:\nboom\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(last_stderr_line(panic).as_deref(), Some("boom"));
+        assert_eq!(last_stderr_line(b" \n"), None);
+        let long = "x".repeat(400);
+        assert_eq!(
+            last_stderr_line(long.as_bytes()).unwrap().chars().count(),
+            301
+        );
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! - [`python`]: python steps, in CPython compiled to wasm;
 //! - [`route`]: which executor runs a template, and the argv an image would start with;
 //! - [`limits`]: the host-level limits local steps run under (memory, log, output and disk caps);
+//! - `disk_watch`: the one thread that measures running local steps' sandboxes against the disk cap;
 //! - [`local`]: a leaf step from sandbox root to collected outputs;
 //! - [`kube`]: a leaf step as a pod on a cluster.
 
+mod disk_watch;
 pub mod guests;
 pub mod kube;
 pub mod limits;

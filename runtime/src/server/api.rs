@@ -635,15 +635,9 @@ pub async fn lint(
     state
         .with_store(move |_, _| {
             let (doc, _) = crate::cli::submit::load_text(&sub.text, Path::new(SUBMITTED_FILE))?;
-            preflight_for(&doc, &RunOptions::default(), true).map_err(|errors| {
-                ApiError::invalid(
-                    errors
-                        .iter()
-                        .map(|e| e.to_string())
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                )
-            })?;
+            preflight_for(&doc, &RunOptions::default(), true)
+                .and_then(|()| crate::component::check(&doc))
+                .map_err(|errors| ApiError::invalid(crate::spec::one_per_line(&errors)))?;
             let mut wf = serde_json::to_value(&doc.workflow)
                 .map_err(|e| ApiError::internal(e.to_string()))?;
             if let Some(meta) = wf.get_mut("metadata").and_then(Value::as_object_mut) {

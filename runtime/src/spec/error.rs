@@ -65,6 +65,19 @@ impl SpecError {
     }
 }
 
+/// Errors as one text, one per line: what the CLI prints and the server answers for a workflow it refuses.
+///
+/// ```
+/// assert_eq!(skiff::spec::one_per_line(&["a.yaml:1:1: one", "a.yaml:2:1: two"]), "a.yaml:1:1: one\na.yaml:2:1: two");
+/// ```
+pub fn one_per_line<E: std::fmt::Display>(errors: &[E]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

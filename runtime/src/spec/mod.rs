@@ -22,7 +22,7 @@ mod source;
 mod validate;
 
 pub use duration::{DurationError, parse_duration};
-pub use error::{Location, SpecError};
+pub use error::{Location, SpecError, one_per_line};
 pub use model::*;
 pub use parse::{Document, WorkflowKind, check_flow_depth, parse_documents, parse_workflow};
 pub use phase::NodePhase;
