@@ -23,6 +23,16 @@ fn wasm_release_dir() -> PathBuf {
     target.join("wasm32-wasip1").join("release")
 }
 
+/// The toolchain `rust-toolchain.toml` pins (its `channel`).
+fn pinned_toolchain() -> String {
+    let text = std::fs::read_to_string(repo().join("rust-toolchain.toml")).unwrap();
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("channel"))
+        .and_then(|rest| rest.split('"').nth(1))
+        .expect("rust-toolchain.toml names a channel")
+        .to_owned()
+}
+
 /// A workflow file in a fresh folder, for a test that changes a file from the repository.
 fn write_workflow(dir: &Path, name: &str, yaml: &str) -> String {
     let file = dir.join(name);
@@ -269,7 +279,14 @@ fn a_new_component_builds_and_runs_from_its_own_workflow() {
     std::fs::create_dir_all(&shared).unwrap();
     std::os::unix::fs::symlink(&shared, crate_dir.join("target")).unwrap();
 
-    let out = skiff(&["component", "build", crate_dir.to_str().unwrap()]);
+    // The new crate lives outside this repository, so rustup would pick the default toolchain
+    // for it, which may lack the wasm target: build it with the one rust-toolchain.toml pins.
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .args(["component", "build", crate_dir.to_str().unwrap()])
+        .env("SKIFF_HOME", common::home())
+        .env("RUSTUP_TOOLCHAIN", pinned_toolchain())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let module = crate_dir.join("target/wasm32-wasip1/release/hello-comp.wasm");
     assert!(module.is_file(), "{}", stdout(&out));
