@@ -25,6 +25,7 @@
 //! | argument `n: i64` (any [`FromParam`] type) | input parameter `n` | env `SKIFF_INPUT_N` (or `--n=value`) |
 //! | argument `n: Option<i64>` | optional input parameter `n` (absent or empty: `None`) | the same |
 //! | argument `data: InputArtifact` | input artifact `data` | `/tmp/inputs/artifacts/data` |
+//! | argument `data: Option<InputArtifact>` | optional input artifact (`optional: true`) | the same, or nothing |
 //! | argument `report: OutputArtifact` | output artifact `report` | `/tmp/outputs/artifacts/report` |
 //! | argument `metrics: Metrics` | metrics, printed after the run | `/tmp/outputs/metrics/metrics.json` |
 //! | returns `T` (any [`ToParam`] type) | output parameter `output` (or `#[component(output = "...")]`) and `outputs.result` | `/tmp/outputs/parameters/output`, stdout |

@@ -77,7 +77,8 @@ pub trait ToParam {
 
 /// One argument of a `#[component]` function: how it is read from the step, and how it is
 /// described. Implemented for every [`FromParam`] type, `Option` of one (an optional parameter:
-/// absent or empty is `None`), [`InputArtifact`], [`OutputArtifact`] and [`Metrics`].
+/// absent or empty is `None`), [`InputArtifact`] and `Option<InputArtifact>` (an optional
+/// artifact), [`OutputArtifact`] and [`Metrics`].
 ///
 /// ```
 /// use skiff_guest::Input;
@@ -489,6 +490,29 @@ impl Input for InputArtifact {
                 name: name.to_owned(),
                 path,
             })
+        }
+    }
+}
+
+/// An optional input artifact (a template declares it with `optional: true`): `None` when the
+/// step was given none.
+///
+/// ```
+/// use skiff_guest::{Input, InputArtifact};
+///
+/// assert_eq!(<Option<InputArtifact> as Input>::REQUIRED, false);
+/// assert_eq!(<Option<InputArtifact> as Input>::read("skiff-doc-not-given").unwrap(), None);
+/// ```
+impl Input for Option<InputArtifact> {
+    const KIND: &'static str = KIND_ARTIFACT;
+    const TYPE: &'static str = "artifact";
+    const REQUIRED: bool = false;
+
+    fn read(name: &str) -> Result<Self, Error> {
+        match <InputArtifact as Input>::read(name) {
+            Ok(artifact) => Ok(Some(artifact)),
+            Err(Error::MissingArtifact { .. }) => Ok(None),
+            Err(err) => Err(err),
         }
     }
 }

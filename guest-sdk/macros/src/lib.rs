@@ -297,29 +297,50 @@ fn unraw(ident: &str) -> String {
     ident.strip_prefix("r#").unwrap_or(ident).to_owned()
 }
 
-/// The function's doc comment as one text: lines joined with `\n`, each with the one space
-/// rustdoc strips, trimmed.
+/// The function's doc comment as one text, read as Markdown reads it: the lines of a paragraph
+/// joined with spaces, paragraphs with a blank line.
 fn doc_text(attrs: &[syn::Attribute]) -> String {
-    let mut lines = Vec::new();
+    let mut paragraphs: Vec<String> = Vec::new();
+    let mut current = String::new();
     for attr in attrs {
         if !attr.path().is_ident("doc") {
             continue;
         }
-        if let Meta::NameValue(nv) = &attr.meta
-            && let Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            }) = &nv.value
-        {
-            let line = s.value();
-            lines.push(
-                line.strip_prefix(' ')
-                    .unwrap_or(&line)
-                    .trim_end()
-                    .to_owned(),
-            );
+        let Meta::NameValue(nv) = &attr.meta else {
+            continue;
+        };
+        let Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) = &nv.value
+        else {
+            continue;
+        };
+        // One attribute per `///` line (an empty `///` has no lines at all); a `/** */` block is
+        // one attribute with newlines.
+        let text = s.value();
+        let lines: Vec<&str> = if text.trim().is_empty() {
+            vec![""]
+        } else {
+            text.lines().collect()
+        };
+        for line in lines {
+            let line = line.trim();
+            if line.is_empty() {
+                if !current.is_empty() {
+                    paragraphs.push(std::mem::take(&mut current));
+                }
+            } else {
+                if !current.is_empty() {
+                    current.push(' ');
+                }
+                current.push_str(line);
+            }
         }
     }
-    lines.join("\n").trim().to_owned()
+    if !current.is_empty() {
+        paragraphs.push(current);
+    }
+    paragraphs.join("\n\n")
 }
 
 #[cfg(test)]
@@ -388,9 +409,10 @@ mod tests {
     }
 
     #[test]
-    fn doc_text_joins_lines_without_rustdocs_space() {
-        let func: ItemFn = syn::parse_str("/// One.\n///\n///  Two.\nfn f() {}").unwrap();
-        assert_eq!(doc_text(&func.attrs), "One.\n\n Two.");
+    fn doc_text_joins_the_lines_of_a_paragraph() {
+        let func: ItemFn =
+            syn::parse_str("/// One\n/// line.\n///\n///\n///  Two.\nfn f() {}").unwrap();
+        assert_eq!(doc_text(&func.attrs), "One line.\n\nTwo.");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Example skiff component: word counts over a text artifact.
 //!
-//! Input artifact `text`, optional input parameter `top` (how many of the most frequent words to
-//! return; 10 when not given). Writes every word with its count, most frequent first, as the
+//! Input artifact `text`, optional input artifact `stopwords` (words to leave out, separated by
+//! whitespace), optional input parameter `top` (how many of the most frequent words to return; 10
+//! when not given). Writes every word with its count, most frequent first, as the
 //! tab-separated output artifact `counts`, and returns `words` (total), `distinct`, and `top`
 //! (a JSON list of `[word, count]` pairs). Words are runs of letters, digits and apostrophes,
 //! lower-cased.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, Write};
 
 use skiff_guest::{BoxError, InputArtifact, Json, OutputArtifact, Outputs};
@@ -19,14 +20,25 @@ struct Counted {
     top: Json<Vec<(String, u64)>>,
 }
 
-/// Counts the words of `text`; writes them all to `counts` and returns the `top` most frequent.
+/// Counts the words of `text` (but not the `stopwords`); writes them all to `counts` and returns
+/// the `top` most frequent.
 #[skiff_guest::component]
 fn word_count(
     text: InputArtifact,
+    stopwords: Option<InputArtifact>,
     top: Option<u32>,
     counts: OutputArtifact,
 ) -> Result<Counted, BoxError> {
-    let ranked = rank(&text.read_to_string()?);
+    let skip = match stopwords {
+        Some(list) => list
+            .read_to_string()?
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect(),
+        None => HashSet::new(),
+    };
+    let mut ranked = rank(&text.read_to_string()?);
+    ranked.retain(|(word, _)| !skip.contains(word));
     let mut out = BufWriter::new(counts.create()?);
     for (word, n) in &ranked {
         writeln!(out, "{word}\t{n}")?;
@@ -79,6 +91,7 @@ mod tests {
         std::fs::write(dir.join("in.txt"), "b a b").unwrap();
         let counted = word_count(
             InputArtifact::at(dir.join("in.txt")),
+            None,
             Some(1),
             OutputArtifact::at(dir.join("counts.tsv")),
         )
@@ -87,6 +100,17 @@ mod tests {
         assert_eq!(counted.top.0, [("b".to_owned(), 2)]);
         let tsv = std::fs::read_to_string(dir.join("counts.tsv")).unwrap();
         assert_eq!(tsv, "b\t2\na\t1\n");
+
+        std::fs::write(dir.join("stop.txt"), "B\n").unwrap();
+        let counted = word_count(
+            InputArtifact::at(dir.join("in.txt")),
+            Some(InputArtifact::at(dir.join("stop.txt"))),
+            None,
+            OutputArtifact::at(dir.join("counts.tsv")),
+        )
+        .unwrap();
+        assert_eq!((counted.words, counted.distinct), (1, 1));
+        assert_eq!(counted.top.0, [("a".to_owned(), 1)]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
