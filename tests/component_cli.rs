@@ -295,11 +295,20 @@ fn new_creates_a_component_crate() {
         cargo.contains("opt-level = \"s\"\nlto = true\nstrip = \"debuginfo\"\n"),
         "{cargo}"
     );
-    // The checkout's SDK, as a path dependency.
-    let sdk = common::repo().join("guest-sdk").canonicalize().unwrap();
+    // The SDK skiff embeds, written under the home, as a path dependency.
+    let sdk = common::home()
+        .join("sdk")
+        .join(env!("CARGO_PKG_VERSION"))
+        .join("skiff-guest")
+        .canonicalize()
+        .unwrap();
     assert!(
         cargo.contains(&format!("skiff-guest = {{ path = \"{}\" }}", sdk.display())),
         "{cargo}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(sdk.join("src/types.rs")).unwrap(),
+        std::fs::read_to_string(common::repo().join("guest-sdk/src/types.rs")).unwrap()
     );
     let main = std::fs::read_to_string(krate.join("src/main.rs")).unwrap();
     assert!(

@@ -1,7 +1,8 @@
 //! Typed components end to end: the example components (`examples/components/*`, written with
 //! `#[skiff_guest::component]`) built through `skiff component build` and run in the example
 //! pipeline beside python and toolbox steps; what the macro makes a failure look like; and a
-//! component made by `skiff component new`, built and run from its own workflow.
+//! component made by `skiff component new` (with the SDK skiff embeds), built and run from its own
+//! workflow.
 
 mod common;
 
@@ -262,15 +263,13 @@ fn the_macro_twin_of_add_behaves_as_the_hand_written_one() {
 fn a_new_component_builds_and_runs_from_its_own_workflow() {
     let dir = tempfile::tempdir().unwrap();
     let crate_dir = dir.path().join("hello-comp");
-    let sdk = repo().join("guest-sdk");
+    // The SDK skiff embeds (no --sdk): what a user of an installed skiff gets.
     let out = skiff(&[
         "component",
         "new",
         "hello-comp",
         "--path",
         crate_dir.to_str().unwrap(),
-        "--sdk",
-        sdk.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     // Reuse one build folder between runs of this test: the first build compiles the SDK's

@@ -16,9 +16,10 @@
 //!   greet/.gitignore
 //! ```
 //!
-//! `greet/Cargo.toml` depends on `skiff-guest` (`--sdk PATH` or `SKIFF_GUEST_SDK` choose a source
-//! folder; by default the checkout `skiff` was built from, else crates.io) and has a release
-//! profile tuned for small modules. `greet/src/main.rs` holds the component, a function with
+//! `greet/Cargo.toml` depends on `skiff-guest`: by default the copy of the SDK that `skiff` carries,
+//! written to `$SKIFF_HOME/sdk/<version>/` so it matches the `skiff` that runs the component
+//! (`--sdk PATH` or `SKIFF_GUEST_SDK` choose another source folder). Its release profile is tuned
+//! for small modules. `greet/src/main.rs` holds the component, a function with
 //! `#[skiff_guest::component]` that greets someone; `greet/workflow.yaml` runs it.
 //!
 //! # 2. Write the function

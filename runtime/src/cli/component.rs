@@ -82,8 +82,8 @@ pub struct NewArgs {
     /// The folder to create it in (default: ./NAME); it must be new or empty.
     #[arg(long, value_name = "DIR")]
     pub path: Option<PathBuf>,
-    /// The skiff-guest SDK folder to depend on (default: $SKIFF_GUEST_SDK, else the guest-sdk of the
-    /// checkout skiff was built from, else skiff-guest from crates.io).
+    /// The skiff-guest SDK folder to depend on (default: $SKIFF_GUEST_SDK, else the SDK this skiff
+    /// embeds, written under $SKIFF_HOME/sdk/VERSION).
     #[arg(long, value_name = "PATH")]
     pub sdk: Option<PathBuf>,
 }
@@ -104,11 +104,11 @@ pub struct BuildArgs {
 /// # Errors
 /// [`CliError::BadInput`] for a module without a readable description, a bad name or folder, or a build
 /// that cannot start; a failed build ends the process with cargo's exit status.
-pub fn run(args: ComponentArgs) -> Result<(), CliError> {
+pub fn run(args: ComponentArgs, home: &Path) -> Result<(), CliError> {
     match args.command {
         ComponentCommand::Describe(a) => describe(&a),
         ComponentCommand::Template(a) => template(&a),
-        ComponentCommand::New(a) => new(&a),
+        ComponentCommand::New(a) => new(&a, home),
         ComponentCommand::Build(a) => build(&a),
     }
 }
@@ -151,11 +151,12 @@ fn template(args: &TemplateArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn new(args: &NewArgs) -> Result<(), CliError> {
+fn new(args: &NewArgs, home: &Path) -> Result<(), CliError> {
     let scaffold_err = |e: scaffold::ScaffoldError| CliError::BadInput(e.to_string());
     scaffold::check_name(&args.name).map_err(scaffold_err)?;
     let env = std::env::var_os("SKIFF_GUEST_SDK").map(PathBuf::from);
-    let sdk = scaffold::find_sdk(args.sdk.as_deref(), env.as_deref()).map_err(scaffold_err)?;
+    let sdk =
+        scaffold::find_sdk(args.sdk.as_deref(), env.as_deref(), home).map_err(scaffold_err)?;
     let dir = args
         .path
         .clone()
@@ -165,10 +166,8 @@ fn new(args: &NewArgs) -> Result<(), CliError> {
     for f in files {
         println!("  {}", dir.join(f).display());
     }
-    match &sdk {
-        scaffold::Sdk::Path(p) => println!("skiff-guest: {}", p.display()),
-        scaffold::Sdk::Registry(v) => println!("skiff-guest: {v} (crates.io)"),
-    }
+    let scaffold::Sdk::Path(p) = &sdk;
+    println!("skiff-guest: {}", p.display());
     println!(
         "\nNext:\n  cd {}\n  skiff component build\n  skiff submit workflow.yaml --watch",
         dir.display()

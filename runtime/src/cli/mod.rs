@@ -135,7 +135,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Watch(args) => wait::watch(args, &home),
         Command::Cp(args) => cp::run(args, &home),
         Command::Server(args) => server::run(args, home),
-        Command::Component(args) => component::run(args),
+        Command::Component(args) => component::run(args, &home),
     }
 }
 

@@ -28,6 +28,7 @@
 pub mod cargo;
 pub mod check;
 pub mod scaffold;
+pub mod sdk;
 mod text;
 
 use std::fmt;

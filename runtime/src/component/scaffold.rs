@@ -16,8 +16,6 @@ use crate::engine::input_env_name;
 pub enum Sdk {
     /// A path dependency on the SDK's source folder (absolute).
     Path(PathBuf),
-    /// The version on crates.io.
-    Registry(String),
 }
 
 /// Why a component crate cannot be made.
@@ -52,7 +50,7 @@ pub enum ScaffoldError {
     /// The SDK folder named has no `Cargo.toml`.
     #[error(
         "{}: no skiff-guest SDK here (no Cargo.toml)\n  help: point --sdk (or SKIFF_GUEST_SDK) at the \
-         guest-sdk folder of a skiff checkout, or leave both unset to use skiff-guest from crates.io",
+         guest-sdk folder of a skiff checkout, or leave both unset to use the SDK this skiff embeds",
         path.display()
     )]
     NoSdk {
@@ -141,12 +139,16 @@ fn snake(name: &str) -> String {
 }
 
 /// Where the new crate's `skiff-guest` comes from: `flag` (`--sdk`), else `env` (`SKIFF_GUEST_SDK`), else
-/// the `guest-sdk` folder of the checkout this skiff was built from (when it is still there), else
-/// crates.io at skiff's own version.
+/// the SDK embedded in this skiff, written under `home` ([`super::sdk::install`]).
 ///
 /// # Errors
-/// [`ScaffoldError::NoSdk`] when the folder `flag` or `env` names has no `Cargo.toml`.
-pub fn find_sdk(flag: Option<&Path>, env: Option<&Path>) -> Result<Sdk, ScaffoldError> {
+/// [`ScaffoldError::NoSdk`] when the folder `flag` or `env` names has no `Cargo.toml`;
+/// [`ScaffoldError::Io`] when the embedded SDK cannot be written.
+pub fn find_sdk(
+    flag: Option<&Path>,
+    env: Option<&Path>,
+    home: &Path,
+) -> Result<Sdk, ScaffoldError> {
     if let Some(path) = flag.or(env.filter(|p| !p.as_os_str().is_empty())) {
         if !path.join("Cargo.toml").is_file() {
             return Err(ScaffoldError::NoSdk {
@@ -155,11 +157,9 @@ pub fn find_sdk(flag: Option<&Path>, env: Option<&Path>) -> Result<Sdk, Scaffold
         }
         return Ok(Sdk::Path(absolute(path)));
     }
-    let built = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk"));
-    if built.join("Cargo.toml").is_file() {
-        return Ok(Sdk::Path(absolute(built)));
-    }
-    Ok(Sdk::Registry(env!("CARGO_PKG_VERSION").to_string()))
+    let installed =
+        super::sdk::install(home).map_err(|(path, source)| ScaffoldError::Io { path, source })?;
+    Ok(Sdk::Path(absolute(&installed)))
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -212,7 +212,6 @@ pub fn files(name: &str, sdk: &Sdk) -> Vec<(&'static str, String)> {
             "skiff-guest = {{ path = {} }}",
             toml_string(&p.to_string_lossy())
         ),
-        Sdk::Registry(v) => format!("skiff-guest = {}", toml_string(v)),
     };
     let cargo_toml = format!(
         r#"[package]
