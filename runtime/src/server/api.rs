@@ -15,6 +15,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path as UrlPath, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 
 use crate::cli::output::workflow_with_status;
@@ -82,6 +84,64 @@ fn json_body(bytes: &Bytes) -> Result<Map<String, Value>, ApiError> {
             "the request body is not JSON: {e}"
         ))),
     }
+}
+
+/// The body of a PUT on a run as `T`: an empty body (or `{}`) is `T`'s defaults, and a body that is not
+/// a JSON object, or whose fields have the wrong types, is a 400.
+fn optional_body<T: DeserializeOwned + Default>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let bytes = body_bytes(body)?;
+    if json_body(&bytes)?.is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::invalid(format!("the request body does not read: {e}")))
+}
+
+/// A field's value, with `null` read as the type's default (as protojson reads it).
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
+}
+
+/// The body of a retry: Argo's `WorkflowRetryRequest`, less `name` and `namespace` (the path has them).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RetryBody {
+    /// Whether the run's succeeded nodes run again too.
+    #[serde(deserialize_with = "null_as_default")]
+    pub restart_successful: bool,
+    /// The succeeded nodes to run again, as `skiff retry --node-field-selector` takes them; empty is none.
+    #[serde(deserialize_with = "null_as_default")]
+    pub node_field_selector: String,
+}
+
+/// The body of a resubmit: Argo's `WorkflowResubmitRequest`, less `name` and `namespace`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ResubmitBody {
+    /// Whether the new run reuses the old run's succeeded nodes.
+    #[serde(deserialize_with = "null_as_default")]
+    pub memoized: bool,
+    /// The new run's parameters, each `name=value`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub parameters: Vec<String>,
+}
+
+/// The body of a stop or a terminate: Argo's `WorkflowStopRequest`, less `name` and `namespace` (Argo's
+/// terminate takes neither field; skiff reads `message` there too).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StopBody {
+    /// Argo's nodes to stop; taken and not read: skiff stops the whole run.
+    #[serde(deserialize_with = "null_as_default")]
+    pub node_field_selector: String,
+    /// Added to the run's message after the stop's own.
+    pub message: Option<String>,
 }
 
 /// Whether the request sends workflow YAML rather than JSON.
@@ -718,23 +778,15 @@ pub async fn delete(
         .await
 }
 
-/// `PUT /api/v1/workflows/{ns}/{name}/retry` (`{"restartSuccessful": bool, "nodeFieldSelector": "..."}`):
-/// runs a failed run again under its name, in the server, as `skiff retry` does.
+/// `PUT /api/v1/workflows/{ns}/{name}/retry` ([`RetryBody`]): runs a failed run again under its name, in
+/// the server, as `skiff retry` does.
 pub async fn retry(
     State(state): State<Arc<AppState>>,
     UrlPath((ns, name)): UrlPath<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let body = json_body(&body_bytes(body)?)?;
-    let restart = body
-        .get("restartSuccessful")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let selector = body
-        .get("nodeFieldSelector")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
+    let body: RetryBody = optional_body(body)?;
+    let selector = Some(body.node_field_selector).filter(|s| !s.is_empty());
     settle(&state, &name).await?;
     state
         .with_store(move |state, store| {
@@ -745,8 +797,13 @@ pub async fn retry(
                     format!("run {name} is still running; stop it first"),
                 ));
             }
-            let (doc, options) =
-                crate::cli::retry::retry_options(store, &name, restart, selector.as_deref(), None)?;
+            let (doc, options) = crate::cli::retry::retry_options(
+                store,
+                &name,
+                body.restart_successful,
+                selector.as_deref(),
+                None,
+            )?;
             let mut wf = state.runs.start(store, &name, doc, options)?;
             decorate(&mut wf, &ns);
             Ok(Json(wf))
@@ -754,33 +811,24 @@ pub async fn retry(
         .await
 }
 
-/// `PUT /api/v1/workflows/{ns}/{name}/resubmit` (`{"memoized": bool, "parameters": ["name=value"]}`): a
-/// new run of the run's workflow, in the server; answers the new run.
+/// `PUT /api/v1/workflows/{ns}/{name}/resubmit` ([`ResubmitBody`]): a new run of the run's workflow, in
+/// the server; answers the new run.
 pub async fn resubmit(
     State(state): State<Arc<AppState>>,
     UrlPath((ns, name)): UrlPath<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let body = json_body(&body_bytes(body)?)?;
-    let memoized = body
-        .get("memoized")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let parameters: Vec<String> = body
-        .get("parameters")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let body: ResubmitBody = optional_body(body)?;
     state
         .with_store(move |state, store| {
             exists(store, &name)?;
-            let (mut doc, options) =
-                crate::cli::retry::resubmit_options(store, &name, memoized, &parameters, None)?;
+            let (mut doc, options) = crate::cli::retry::resubmit_options(
+                store,
+                &name,
+                body.memoized,
+                &body.parameters,
+                None,
+            )?;
             let new_name = Runs::resolve_name(&mut doc, &options);
             let mut wf = state.runs.start(store, &new_name, doc, options)?;
             decorate(&mut wf, &ns);
@@ -817,6 +865,7 @@ fn exists(store: &Store, name: &str) -> Result<(), ApiError> {
     })
 }
 
+/// Stops or terminates run `name` (a queued run leaves the queue) with the message of `body`; the run.
 async fn halt(
     state: Arc<AppState>,
     ns: String,
@@ -824,23 +873,21 @@ async fn halt(
     request: StopRequest,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let body = json_body(&body_bytes(body)?)?;
-    let message = body
-        .get("message")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let body: StopBody = optional_body(body)?;
     state
         .with_store(move |state, store| {
             if state.runs.queued_workflow(&name).is_none() {
                 exists(store, &name)?;
             }
-            state.runs.stop(store, &name, request, message.as_deref())?;
+            state
+                .runs
+                .stop(store, &name, request, body.message.as_deref())?;
             load_workflow(state, store, &name, &ns).map(Json)
         })
         .await
 }
 
-/// `PUT /api/v1/workflows/{ns}/{name}/stop` (`{"message": "..."}`): stops the run's steps, then runs its
+/// `PUT /api/v1/workflows/{ns}/{name}/stop` ([`StopBody`]): stops the run's steps, then runs its
 /// exit handler; answers the run.
 pub async fn stop(
     State(state): State<Arc<AppState>>,
@@ -850,7 +897,8 @@ pub async fn stop(
     halt(state, ns, name, StopRequest::Stop, body).await
 }
 
-/// `PUT /api/v1/workflows/{ns}/{name}/terminate`: stops the run's steps, no exit handler; answers the run.
+/// `PUT /api/v1/workflows/{ns}/{name}/terminate` ([`StopBody`]): stops the run's steps, no exit handler;
+/// answers the run.
 pub async fn terminate(
     State(state): State<Arc<AppState>>,
     UrlPath((ns, name)): UrlPath<(String, String)>,

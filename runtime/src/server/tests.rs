@@ -72,7 +72,17 @@ fn shell(prefix: &str, script: &str) -> Value {
     })
 }
 
-async fn send(app: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+/// A request of `method` to `uri` with `headers` and `body`.
+fn request(method: Method, uri: &str, headers: &[(&str, &str)], body: Body) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(body).unwrap()
+}
+
+/// Sends `request` through the router; the answer's status, headers and body.
+async fn raw(app: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -80,27 +90,55 @@ async fn send(app: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, V
     (status, headers, body.to_vec())
 }
 
-async fn call(app: &Router, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut builder = Request::builder().method(method).uri(uri);
-    let body = match body {
-        Some(v) => {
-            builder = builder.header(header::CONTENT_TYPE, "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let (status, _, bytes) = send(app, builder.body(body).unwrap()).await;
+/// Sends a request through the router; the answer's status and its body as JSON (a body that is not
+/// JSON as a string).
+async fn call(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Body>,
+) -> (StatusCode, Value) {
+    let (status, _, bytes) = raw(app, request(method, uri, headers, body.into())).await;
     let value = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     (status, value)
 }
 
+/// `GET uri`.
+async fn get(app: &Router, uri: &str) -> (StatusCode, Value) {
+    call(app, Method::GET, uri, &[], Body::empty()).await
+}
+
+/// `DELETE uri`.
+async fn delete(app: &Router, uri: &str) -> (StatusCode, Value) {
+    call(app, Method::DELETE, uri, &[], Body::empty()).await
+}
+
+/// `method uri` with `json` as the body.
+async fn send(app: &Router, method: Method, uri: &str, json: Value) -> (StatusCode, Value) {
+    let headers = [("content-type", "application/json")];
+    call(app, method, uri, &headers, json.to_string()).await
+}
+
+/// `GET uri`; the status, headers and bytes of the answer.
+async fn download(app: &Router, uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+    raw(app, request(Method::GET, uri, &[], Body::empty())).await
+}
+
+/// `POST uri` with `yaml` as the body, sent as `content_type`.
+async fn post_yaml(app: &Router, uri: &str, content_type: &str, yaml: &str) -> (StatusCode, Value) {
+    let headers = [("content-type", content_type)];
+    call(app, Method::POST, uri, &headers, yaml.to_string()).await
+}
+
+/// Submits `workflow` in namespace `argo`; the run's name.
 async fn submit(app: &Router, workflow: Value) -> String {
-    let (status, wf) = call(
+    let (status, wf) = send(
         app,
         Method::POST,
         "/api/v1/workflows/argo",
-        Some(json!({"workflow": workflow})),
+        json!({"workflow": workflow}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{wf}");
@@ -110,13 +148,7 @@ async fn submit(app: &Router, workflow: Value) -> String {
 /// Polls the run until it ends; its workflow.
 async fn finished(app: &Router, name: &str) -> Value {
     for _ in 0..1200 {
-        let (status, wf) = call(
-            app,
-            Method::GET,
-            &format!("/api/v1/workflows/argo/{name}"),
-            None,
-        )
-        .await;
+        let (status, wf) = get(app, &format!("/api/v1/workflows/argo/{name}")).await;
         assert_eq!(status, StatusCode::OK, "{wf}");
         if wf["metadata"]["labels"]["workflows.argoproj.io/completed"] == "true" {
             return wf;
@@ -128,13 +160,10 @@ async fn finished(app: &Router, name: &str) -> Value {
 
 /// Reads a streamed body until `want` lines have come (or 60s pass).
 async fn lines(app: &Router, uri: &str, accept: Option<&str>, want: usize) -> Vec<String> {
-    let mut builder = Request::builder().uri(uri);
-    if let Some(a) = accept {
-        builder = builder.header(header::ACCEPT, a);
-    }
+    let headers: Vec<(&str, &str)> = accept.map(|a| ("accept", a)).into_iter().collect();
     let response = app
         .clone()
-        .oneshot(builder.body(Body::empty()).unwrap())
+        .oneshot(request(Method::GET, uri, &headers, Body::empty()))
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -164,11 +193,11 @@ async fn lines(app: &Router, uri: &str, accept: Option<&str>, want: usize) -> Ve
 #[tokio::test(flavor = "multi_thread")]
 async fn a_submitted_workflow_runs_to_success_and_reads_back() {
     let app = server();
-    let (status, wf) = call(
+    let (status, wf) = send(
         &app,
         Method::POST,
         "/api/v1/workflows/team-a",
-        Some(json!({"workflow": hello("srv-submit"), "namespace": "team-a"})),
+        json!({"workflow": hello("srv-submit"), "namespace": "team-a"}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{wf}");
@@ -184,13 +213,7 @@ async fn a_submitted_workflow_runs_to_success_and_reads_back() {
     assert!(done["status"]["finishedAt"].is_string());
     assert_eq!(done["status"]["progress"], "1/1");
     // Any namespace sees the run.
-    let (status, other) = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/workflows/elsewhere/{name}"),
-        None,
-    )
-    .await;
+    let (status, other) = get(&app, &format!("/api/v1/workflows/elsewhere/{name}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(other["metadata"]["namespace"], "elsewhere");
 }
@@ -199,12 +222,8 @@ async fn a_submitted_workflow_runs_to_success_and_reads_back() {
 async fn yaml_bodies_and_query_parameters_are_taken() {
     let app = server();
     let yaml = serde_yaml::to_string(&hello("srv-yaml")).unwrap();
-    let request = Request::post("/api/v1/workflows/argo?parameters=msg%3Dfrom-query")
-        .header(header::CONTENT_TYPE, "application/yaml")
-        .body(Body::from(yaml))
-        .unwrap();
-    let (status, _, body) = send(&app, request).await;
-    let wf: Value = serde_json::from_slice(&body).unwrap();
+    let uri = "/api/v1/workflows/argo?parameters=msg%3Dfrom-query";
+    let (status, wf) = post_yaml(&app, uri, "application/yaml", &yaml).await;
     assert_eq!(status, StatusCode::OK, "{wf}");
     let name = wf["metadata"]["name"].as_str().unwrap().to_string();
     let done = finished(&app, &name).await;
@@ -219,11 +238,11 @@ async fn a_bad_workflow_is_a_400_with_the_clis_message() {
     let app = server();
     let mut wf = hello("srv-bad");
     wf["spec"]["entrypoint"] = json!("nowhere");
-    let (status, body) = call(
+    let (status, body) = send(
         &app,
         Method::POST,
         "/api/v1/workflows/argo",
-        Some(json!({"workflow": wf.clone()})),
+        json!({"workflow": wf.clone()}),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -238,25 +257,13 @@ async fn a_bad_workflow_is_a_400_with_the_clis_message() {
     assert_eq!(body["message"], cli);
     assert!(cli.contains("nowhere"), "{cli}");
     // Not JSON, no workflow, YAML that does not parse.
-    let request = Request::post("/api/v1/workflows/argo")
-        .body(Body::from("{"))
-        .unwrap();
-    assert_eq!(send(&app, request).await.0, StatusCode::BAD_REQUEST);
-    let (status, _) = call(
-        &app,
-        Method::POST,
-        "/api/v1/workflows/argo",
-        Some(json!({})),
-    )
-    .await;
+    let (status, _) = call(&app, Method::POST, "/api/v1/workflows/argo", &[], "{").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let request = Request::post("/api/v1/workflows/argo")
-        .header(header::CONTENT_TYPE, "text/yaml")
-        .body(Body::from("kind: Workflow\nspec: [\n"))
-        .unwrap();
-    let (status, _, body) = send(&app, request).await;
+    let (status, _) = send(&app, Method::POST, "/api/v1/workflows/argo", json!({})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let body: Value = serde_json::from_slice(&body).unwrap();
+    let yaml = "kind: Workflow\nspec: [\n";
+    let (status, body) = post_yaml(&app, "/api/v1/workflows/argo", "text/yaml", yaml).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
         body["message"]
             .as_str()
@@ -272,62 +279,65 @@ async fn a_taken_name_is_a_409_and_an_unknown_run_a_404() {
     let name = submit(&app, hello("srv-taken")).await;
     let mut again = hello("srv-taken");
     again["metadata"] = json!({"name": name});
-    let (status, body) = call(
+    let (status, body) = send(
         &app,
         Method::POST,
         "/api/v1/workflows/argo",
-        Some(json!({"workflow": again})),
+        json!({"workflow": again}),
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], 6);
     finished(&app, &name).await;
-    let (status, body) = call(
-        &app,
-        Method::GET,
-        "/api/v1/workflows/argo/no-such-run-here",
-        None,
-    )
-    .await;
+    let (status, body) = get(&app, "/api/v1/workflows/argo/no-such-run-here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], 5);
-    let (status, _) = call(
-        &app,
-        Method::DELETE,
-        "/api/v1/workflows/argo/no-such-run-here",
-        None,
-    )
-    .await;
+    let (status, _) = delete(&app, "/api/v1/workflows/argo/no-such-run-here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = call(
-        &app,
-        Method::PUT,
-        "/api/v1/workflows/argo/no-such-run-here/retry",
-        None,
-    )
-    .await;
+    let uri = "/api/v1/workflows/argo/no-such-run-here/retry";
+    let (status, _) = call(&app, Method::PUT, uri, &[], Body::empty()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn put_bodies_that_do_not_read_are_a_400() {
+    let app = server();
+    for action in ["retry", "resubmit", "stop", "terminate"] {
+        let uri = format!("/api/v1/workflows/argo/no-such-run-here/{action}");
+        let (status, body) = call(&app, Method::PUT, &uri, &[], "{").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{action}: {body}");
+        assert_eq!(body["code"], 3, "{action}: {body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("the request body is not JSON"),
+            "{message}"
+        );
+        let (status, body) = send(&app, Method::PUT, &uri, json!([])).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{action}: {body}");
+        assert_eq!(body["message"], "the request body must be a JSON object");
+        // Nulls and fields skiff does not read are taken: the run is what is missing.
+        let (status, body) = send(&app, Method::PUT, &uri, json!({"message": null, "x": 1})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{action}: {body}");
+    }
+    let uri = "/api/v1/workflows/argo/no-such-run-here/retry";
+    let (status, body) = send(&app, Method::PUT, uri, json!({"restartSuccessful": "yes"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn server_dry_run_checks_without_running() {
     let app = server();
-    let (status, wf) = call(
+    let (status, wf) = send(
         &app,
         Method::POST,
         "/api/v1/workflows/argo",
-        Some(json!({"workflow": hello("srv-dry"), "serverDryRun": true})),
+        json!({"workflow": hello("srv-dry"), "serverDryRun": true}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{wf}");
     let name = wf["metadata"]["name"].as_str().unwrap();
-    let (status, _) = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/workflows/argo/{name}"),
-        None,
-    )
-    .await;
+    let (status, _) = get(&app, &format!("/api/v1/workflows/argo/{name}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -339,7 +349,7 @@ async fn the_list_selects_by_label_and_leaves_nodes_out_when_fields_say_so() {
     finished(&app, &ok).await;
     finished(&app, &bad).await;
 
-    let (status, list) = call(&app, Method::GET, "/api/v1/workflows/argo", None).await;
+    let (status, list) = get(&app, "/api/v1/workflows/argo").await;
     assert_eq!(status, StatusCode::OK);
     let items = list["items"].as_array().unwrap();
     let item = items
@@ -353,7 +363,7 @@ async fn the_list_selects_by_label_and_leaves_nodes_out_when_fields_say_so() {
     let uri = format!(
         "/api/v1/workflows/argo?fields={fields}&listOptions.labelSelector=workflows.argoproj.io/phase%20in%20(Failed,Error)"
     );
-    let (_, list) = call(&app, Method::GET, &uri, None).await;
+    let (_, list) = get(&app, &uri).await;
     let items = list["items"].as_array().unwrap();
     assert!(items.iter().any(|i| i["metadata"]["name"] == bad.as_str()));
     assert!(items.iter().all(|i| i["metadata"]["name"] != ok.as_str()));
@@ -365,40 +375,28 @@ async fn the_list_selects_by_label_and_leaves_nodes_out_when_fields_say_so() {
     );
 
     let uri = "/api/v1/workflows/argo?listOptions.labelSelector=workflows.argoproj.io/phase=Succeeded,suite=server-tests&fields=items.metadata.name";
-    let (_, list) = call(&app, Method::GET, uri, None).await;
+    let (_, list) = get(&app, uri).await;
     let items = list["items"].as_array().unwrap();
     assert!(items.iter().any(|i| i["metadata"]["name"] == ok.as_str()));
     assert!(items.iter().all(|i| i["metadata"]["name"] != bad.as_str()));
 
     let uri = format!("/api/v1/workflows/argo?listOptions.fieldSelector=metadata.name={ok}");
-    let (_, list) = call(&app, Method::GET, &uri, None).await;
+    let (_, list) = get(&app, &uri).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 
-    let (_, list) = call(
-        &app,
-        Method::GET,
-        "/api/v1/workflows/argo?listOptions.limit=1&fields=items.metadata.name",
-        None,
-    )
-    .await;
+    let uri = "/api/v1/workflows/argo?listOptions.limit=1&fields=items.metadata.name";
+    let (_, list) = get(&app, uri).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     assert!(list["metadata"]["continue"].is_string());
 
-    let (_, list) = call(
+    let (_, list) = get(
         &app,
-        Method::GET,
         "/api/v1/workflows/argo?namePrefix=no-run-has-this-prefix",
-        None,
     )
     .await;
     assert_eq!(list["items"], json!([]));
-    let (status, _) = call(
-        &app,
-        Method::GET,
-        "/api/v1/workflows/argo?listOptions.labelSelector=a%20in%20b",
-        None,
-    )
-    .await;
+    let uri = "/api/v1/workflows/argo?listOptions.labelSelector=a%20in%20b";
+    let (status, _) = get(&app, uri).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -407,40 +405,18 @@ async fn delete_removes_a_run_and_terminates_a_running_one() {
     let app = server();
     let name = submit(&app, hello("srv-delete")).await;
     finished(&app, &name).await;
-    let (status, body) = call(
-        &app,
-        Method::DELETE,
-        &format!("/api/v1/workflows/argo/{name}"),
-        None,
-    )
-    .await;
+    let uri = format!("/api/v1/workflows/argo/{name}");
+    let (status, body) = delete(&app, &uri).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!({}));
-    let (status, _) = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/workflows/argo/{name}"),
-        None,
-    )
-    .await;
+    let (status, _) = get(&app, &uri).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let running = submit(&app, shell("srv-delete-running", "sleep 60")).await;
-    let (status, body) = call(
-        &app,
-        Method::DELETE,
-        &format!("/api/v1/workflows/argo/{running}"),
-        None,
-    )
-    .await;
+    let uri = format!("/api/v1/workflows/argo/{running}");
+    let (status, body) = delete(&app, &uri).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _) = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/workflows/argo/{running}"),
-        None,
-    )
-    .await;
+    let (status, _) = get(&app, &uri).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -450,11 +426,11 @@ async fn retry_runs_a_failed_run_again_under_its_name() {
     let name = submit(&app, shell("srv-retry", "exit 1")).await;
     let done = finished(&app, &name).await;
     assert_eq!(done["status"]["phase"], "Failed");
-    let (status, wf) = call(
+    let (status, wf) = send(
         &app,
         Method::PUT,
         &format!("/api/v1/workflows/argo/{name}/retry"),
-        Some(json!({"restartSuccessful": false, "nodeFieldSelector": ""})),
+        json!({"restartSuccessful": false, "nodeFieldSelector": ""}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{wf}");
@@ -465,13 +441,8 @@ async fn retry_runs_a_failed_run_again_under_its_name() {
     // A succeeded run has nothing to retry: the CLI's message.
     let ok = submit(&app, hello("srv-retry-ok")).await;
     finished(&app, &ok).await;
-    let (status, body) = call(
-        &app,
-        Method::PUT,
-        &format!("/api/v1/workflows/argo/{ok}/retry"),
-        Some(json!({})),
-    )
-    .await;
+    let uri = format!("/api/v1/workflows/argo/{ok}/retry");
+    let (status, body) = send(&app, Method::PUT, &uri, json!({})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(
         body["message"]
@@ -486,11 +457,11 @@ async fn resubmit_starts_a_new_run() {
     let app = server();
     let name = submit(&app, hello("srv-resubmit")).await;
     finished(&app, &name).await;
-    let (status, wf) = call(
+    let (status, wf) = send(
         &app,
         Method::PUT,
         &format!("/api/v1/workflows/argo/{name}/resubmit"),
-        Some(json!({"memoized": false, "parameters": ["msg=again"]})),
+        json!({"memoized": false, "parameters": ["msg=again"]}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{wf}");
@@ -511,11 +482,11 @@ async fn stop_and_terminate_end_a_running_run() {
     for (action, prefix) in [("stop", "srv-stop"), ("terminate", "srv-terminate")] {
         let name = submit(&app, shell(prefix, "sleep 60")).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let (status, wf) = call(
+        let (status, wf) = send(
             &app,
             Method::PUT,
             &format!("/api/v1/workflows/argo/{name}/{action}"),
-            Some(json!({"message": "enough"})),
+            json!({"message": "enough"}),
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{wf}");
@@ -530,23 +501,19 @@ async fn stop_and_terminate_end_a_running_run() {
 #[tokio::test(flavor = "multi_thread")]
 async fn lint_answers_the_workflow_or_lints_message() {
     let app = server();
-    let (status, wf) = call(
+    let (status, wf) = send(
         &app,
         Method::POST,
         "/api/v1/workflows/argo/lint",
-        Some(json!({"workflow": hello("srv-lint")})),
+        json!({"workflow": hello("srv-lint")}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{wf}");
     assert_eq!(wf["spec"]["entrypoint"], "main");
     let yaml = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  name: x\nspec:\n  entrypoint: missing\n  templates:\n  - name: main\n    container:\n      image: alpine\n";
-    let request = Request::post("/api/v1/workflows/argo/lint")
-        .header(header::CONTENT_TYPE, "application/yaml")
-        .body(Body::from(yaml))
-        .unwrap();
-    let (status, _, body) = send(&app, request).await;
+    let uri = "/api/v1/workflows/argo/lint";
+    let (status, body) = post_yaml(&app, uri, "application/yaml", yaml).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let body: Value = serde_json::from_slice(&body).unwrap();
     let message = body["message"].as_str().unwrap();
     assert!(message.starts_with("workflow.yaml:6:"), "{message}");
     assert!(message.contains("missing"), "{message}");
@@ -574,7 +541,7 @@ async fn logs_stream_each_line_and_follow_a_run_to_its_end() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].contains("second line"));
     let uri = format!("/api/v1/workflows/argo/{name}/log?podName=no-such-node");
-    let (status, _) = call(&app, Method::GET, &uri, None).await;
+    let (status, _) = get(&app, &uri).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -613,21 +580,15 @@ async fn artifacts_download_and_paths_cannot_escape() {
     let name = submit(&app, wf).await;
     let done = finished(&app, &name).await;
     assert_eq!(done["status"]["phase"], "Succeeded", "{done}");
-    let request = Request::get(format!(
-        "/artifact-files/argo/workflows/{name}/{name}/outputs/out"
-    ))
-    .body(Body::empty())
-    .unwrap();
-    let (status, headers, body) = send(&app, request).await;
+    let uri = format!("/artifact-files/argo/workflows/{name}/{name}/outputs/out");
+    let (status, headers, body) = download(&app, &uri).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, b"hi\n");
     let disposition = headers[header::CONTENT_DISPOSITION].to_str().unwrap();
     assert!(disposition.starts_with("attachment"), "{disposition}");
     assert!(disposition.contains("out"), "{disposition}");
-    let request = Request::get(format!("/artifacts/argo/{name}/{name}/dir"))
-        .body(Body::empty())
-        .unwrap();
-    let (status, headers, body) = send(&app, request).await;
+    let uri = format!("/artifacts/argo/{name}/{name}/dir");
+    let (status, headers, body) = download(&app, &uri).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         headers[header::CONTENT_DISPOSITION]
@@ -648,23 +609,17 @@ async fn artifacts_download_and_paths_cannot_escape() {
         format!("/artifact-files/argo/workflows/{name}/{name}/outputs/%2E%2E"),
         format!("/artifacts/argo/{name}/{name}/..%2F..%2Fskiff.db"),
     ] {
-        let (status, _) = call(&app, Method::GET, &uri, None).await;
+        let (status, _) = get(&app, &uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
     }
-    let (status, _) = call(
-        &app,
-        Method::GET,
-        &format!("/artifacts/argo/{name}/{name}/nope"),
-        None,
-    )
-    .await;
+    let (status, _) = get(&app, &format!("/artifacts/argo/{name}/{name}/nope")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn version_info_and_health_answer() {
     let app = server();
-    let (status, v) = call(&app, Method::GET, "/api/v1/version", None).await;
+    let (status, v) = get(&app, "/api/v1/version").await;
     assert_eq!(status, StatusCode::OK);
     assert!(v["version"].as_str().unwrap().starts_with("v3."));
     assert_eq!(v["skiffVersion"], env!("CARGO_PKG_VERSION"));
@@ -679,45 +634,39 @@ async fn version_info_and_health_answer() {
     ] {
         assert!(v[key].is_string(), "{key}");
     }
-    let (status, info) = call(&app, Method::GET, "/api/v1/info", None).await;
+    let (status, info) = get(&app, "/api/v1/info").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(info["managedNamespace"], "");
     assert_eq!(info["links"], json!([]));
-    let (status, _) = call(&app, Method::GET, "/api/v1/userinfo", None).await;
+    let (status, _) = get(&app, "/api/v1/userinfo").await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(&app, Method::GET, "/healthz", None).await;
+    let (status, _) = get(&app, "/healthz").await;
     assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_a_token_every_api_call_needs_it() {
     let app = app(state(), Some("s3cret".into()), DEFAULT_MAX_BODY_BYTES);
-    let get = |auth: Option<(&'static str, &'static str)>| {
-        let mut b = Request::get("/api/v1/info");
-        if let Some((k, v)) = auth {
-            b = b.header(k, v);
-        }
-        b.body(Body::empty()).unwrap()
+    let info = async |auth: &[(&str, &str)]| {
+        call(&app, Method::GET, "/api/v1/info", auth, Body::empty()).await
     };
-    let (status, _, body) = send(&app, get(None)).await;
+    let (status, body) = info(&[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let body: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["code"], 16);
-    let (status, _, _) = send(&app, get(Some(("authorization", "Bearer wrong")))).await;
+    let (status, _) = info(&[("authorization", "Bearer wrong")]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _, _) = send(&app, get(Some(("authorization", "Bearer s3cret")))).await;
+    let (status, _) = info(&[("authorization", "Bearer s3cret")]).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, _) = send(&app, get(Some(("cookie", "authorization=Bearer%20s3cret")))).await;
+    let (status, _) = info(&[("cookie", "authorization=Bearer%20s3cret")]).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, _) = send(&app, get(Some(("cookie", "authorization=Bearer%20nope")))).await;
+    let (status, _) = info(&[("cookie", "authorization=Bearer%20nope")]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // Artifacts too; health and the UI need none.
-    let request = Request::get("/artifacts/argo/x/y/z")
-        .body(Body::empty())
-        .unwrap();
-    assert_eq!(send(&app, request).await.0, StatusCode::UNAUTHORIZED);
-    let request = Request::get("/healthz").body(Body::empty()).unwrap();
-    assert_eq!(send(&app, request).await.0, StatusCode::OK);
+    assert_eq!(
+        get(&app, "/artifacts/argo/x/y/z").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(get(&app, "/healthz").await.0, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -725,11 +674,11 @@ async fn a_body_over_the_limit_is_a_413() {
     let app = app(state(), None, 1024);
     let mut wf = hello("srv-big");
     wf["metadata"]["annotations"] = json!({"pad": "x".repeat(4096)});
-    let (status, body) = call(
+    let (status, body) = send(
         &app,
         Method::POST,
         "/api/v1/workflows/argo",
-        Some(json!({"workflow": wf})),
+        json!({"workflow": wf}),
     )
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
@@ -744,11 +693,11 @@ async fn runs_over_the_limit_wait_pending_and_then_run() {
         .with_store(Store::path_in(&home));
     let app = app(AppState::new(home, engine, 1), None, DEFAULT_MAX_BODY_BYTES);
     let first = submit(&app, shell("srv-queue-first", "sleep 1")).await;
-    let (status, second) = call(
+    let (status, second) = send(
         &app,
         Method::POST,
         "/api/v1/workflows/argo",
-        Some(json!({"workflow": hello("srv-queue-second")})),
+        json!({"workflow": hello("srv-queue-second")}),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -756,15 +705,10 @@ async fn runs_over_the_limit_wait_pending_and_then_run() {
     let second = second["metadata"]["name"].as_str().unwrap().to_string();
     let third = submit(&app, hello("srv-queue-third")).await;
     // Waiting runs show in get and in the list.
-    let (_, wf) = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/workflows/argo/{second}"),
-        None,
-    )
-    .await;
+    let (_, wf) = get(&app, &format!("/api/v1/workflows/argo/{second}")).await;
     assert_eq!(wf["status"]["phase"], "Pending");
-    let (_, list) = call(&app, Method::GET, "/api/v1/workflows/argo?fields=items.metadata.name,items.status.phase&namePrefix=srv-queue-second", None).await;
+    let uri = "/api/v1/workflows/argo?fields=items.metadata.name,items.status.phase&namePrefix=srv-queue-second";
+    let (_, list) = get(&app, uri).await;
     assert!(
         list["items"]
             .as_array()
@@ -773,13 +717,8 @@ async fn runs_over_the_limit_wait_pending_and_then_run() {
             .any(|i| i["metadata"]["name"] == second.as_str())
     );
     // A waiting run that is deleted never runs.
-    let (status, _) = call(
-        &app,
-        Method::DELETE,
-        &format!("/api/v1/workflows/argo/{third}"),
-        None,
-    )
-    .await;
+    let third_uri = format!("/api/v1/workflows/argo/{third}");
+    let (status, _) = delete(&app, &third_uri).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(finished(&app, &first).await["status"]["phase"], "Succeeded");
     assert_eq!(
@@ -787,12 +726,6 @@ async fn runs_over_the_limit_wait_pending_and_then_run() {
         "Succeeded"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (status, _) = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/workflows/argo/{third}"),
-        None,
-    )
-    .await;
+    let (status, _) = get(&app, &third_uri).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -1,8 +1,9 @@
-//! The executor against a mocked API server (tower-test): every request is answered by [`Fake`], which
-//! plays a cluster's part from a script, and records what it was asked.
+//! The executor against a mocked API server (tower-test's `mock::pair` feeding `kube::Client::new`, kube-rs's
+//! pattern): a [`FakeCluster`] answers every request from its test's [`Scenario`] and keeps a [`Record`] of
+//! what it was asked, so each test reads as the scenario it checks.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use base64::Engine as _;
@@ -11,6 +12,7 @@ use kube::client::Body;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::engine::state::{NodeStatus, RunState};
 use crate::executor::kube::DEFAULT_TRANSFER_IMAGE;
 use crate::executor::kube::pod::{PodInput, PodPlan, pod_manifests};
 use crate::executor::kube::s3::fake::FakeS3;
@@ -18,29 +20,28 @@ use crate::spec::{Template, WorkflowSpec};
 
 const NS: &str = "ml";
 const POD: &str = "train-run-123";
+/// The API paths of [`NS`]'s objects.
+const PODS: &str = "/api/v1/namespaces/ml/pods";
+const MAPS: &str = "/api/v1/namespaces/ml/configmaps";
+const SECRETS: &str = "/api/v1/namespaces/ml/secrets";
 
 /// What the pod does, seen from outside: called with the created pod.
 type PodHook = Box<dyn FnMut(&Value) + Send>;
 
-/// A cluster's answers, and what it was asked.
+/// What the fake cluster answers.
 #[derive(Default)]
-struct Fake {
+struct Scenario {
     /// Pod states returned by successive reads (the last one repeats).
     states: Vec<Value>,
-    reads: usize,
     main_log: String,
-    /// The wait container's log; `None`: an empty log.
-    wait_log: Option<String>,
+    /// The wait container's log.
+    wait_log: String,
+    /// The init container's log.
+    init_log: String,
     /// An error for creating the pod: (code, reason).
     create_error: Option<(u16, &'static str)>,
     /// An error for reading the pod.
     get_error: Option<(u16, &'static str)>,
-    /// What was asked, in order: "METHOD path?query".
-    calls: Vec<String>,
-    created_pod: Option<Value>,
-    created_map: Option<Value>,
-    /// The init container's log.
-    init_log: String,
     /// Secrets by name: their `data`, base64 as the API gives it.
     secrets: HashMap<String, Value>,
     /// Called with the created pod when a read first returns the last state: what the pod did before it
@@ -48,12 +49,197 @@ struct Fake {
     on_end: Option<PodHook>,
 }
 
-fn status_body(code: u16, reason: &str, message: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "kind": "Status", "apiVersion": "v1", "status": "Failure",
-        "message": message, "reason": reason, "code": code
-    }))
-    .unwrap()
+/// What the fake cluster was asked.
+#[derive(Default)]
+struct Record {
+    /// In order: "METHOD path?query".
+    calls: Vec<String>,
+    /// How many times the pod was read.
+    reads: usize,
+    created_pod: Option<Value>,
+    created_map: Option<Value>,
+}
+
+/// A cluster played by a mocked API server: every client it hands out is answered from one [`Scenario`]
+/// into one [`Record`].
+#[derive(Clone)]
+struct FakeCluster {
+    scenario: Arc<Mutex<Scenario>>,
+    record: Arc<Mutex<Record>>,
+}
+
+impl FakeCluster {
+    fn new(scenario: Scenario) -> Self {
+        Self {
+            scenario: Arc::new(Mutex::new(scenario)),
+            record: Arc::default(),
+        }
+    }
+
+    /// A cluster whose pod goes through `states`, and nothing more.
+    fn with_pod(states: Vec<Value>) -> Self {
+        Self::new(Scenario {
+            states,
+            ..Scenario::default()
+        })
+    }
+
+    /// A client of this cluster, answered by a task of its own.
+    fn client(&self) -> kube::Client {
+        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        tokio::spawn(self.clone().serve(handle));
+        kube::Client::new(service, NS)
+    }
+
+    /// An executor against this cluster, storing artifacts under `artifacts`, with timings short enough
+    /// for tests.
+    fn executor(&self, artifacts: &Path) -> KubeExecutor {
+        let mut exec =
+            KubeExecutor::new(self.client(), NS.to_string(), ArtifactStore::new(artifacts));
+        exec.poll = Duration::from_millis(5);
+        exec.pending_timeout = Duration::from_millis(200);
+        exec.collect_timeout = Duration::from_secs(2);
+        exec
+    }
+
+    /// Runs `run` on an executor against this cluster, its artifacts stored in a folder dropped after.
+    async fn run(&self, run: PodRun) -> StepOutcome {
+        let dir = tempfile::tempdir().unwrap();
+        self.executor(dir.path()).run(run).await
+    }
+
+    fn record(&self) -> MutexGuard<'_, Record> {
+        self.record.lock().unwrap()
+    }
+
+    /// Whether any request starts with `prefix` ("METHOD path").
+    fn asked(&self, prefix: &str) -> bool {
+        self.record().calls.iter().any(|c| c.starts_with(prefix))
+    }
+
+    /// Whether anything was deleted.
+    fn deleted_anything(&self) -> bool {
+        self.asked("DELETE")
+    }
+
+    /// Whether the pod `name` was deleted.
+    fn deleted_pod(&self, name: &str) -> bool {
+        self.asked(&format!("DELETE {PODS}/{name}"))
+    }
+
+    /// The pod that was created.
+    fn created_pod(&self) -> Value {
+        self.record().created_pod.clone().unwrap()
+    }
+
+    /// The bytes of the created config map's `key`.
+    fn map_input(&self, key: &str) -> Vec<u8> {
+        let map = self.record().created_map.clone().unwrap();
+        base64::engine::general_purpose::STANDARD
+            .decode(map["binaryData"][key].as_str().unwrap())
+            .unwrap()
+    }
+
+    async fn serve(self, mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>) {
+        while let Some((request, send)) = handle.next_request().await {
+            let (parts, body) = request.into_parts();
+            let body = body.collect_bytes().await.unwrap();
+            let path = parts.uri.path();
+            let query = parts.uri.query().unwrap_or("");
+            let mut record = self.record();
+            record
+                .calls
+                .push(format!("{} {path}?{query}", parts.method));
+            let response = self.scenario.lock().unwrap().answer(
+                &mut record,
+                &parts.method,
+                path,
+                query,
+                &body,
+            );
+            drop(record);
+            send.send_response(response);
+        }
+    }
+}
+
+impl Scenario {
+    /// The answer to one request, what it creates noted in `record`.
+    fn answer(
+        &mut self,
+        record: &mut Record,
+        method: &Method,
+        path: &str,
+        query: &str,
+        body: &[u8],
+    ) -> Response<Body> {
+        match (method, path) {
+            (&Method::POST, MAPS) => {
+                record.created_map = Some(serde_json::from_slice(body).unwrap());
+                respond(201, body.to_vec())
+            }
+            (&Method::POST, PODS) => match self.create_error {
+                Some((code, reason)) => failure(code, reason, "told to fail"),
+                None => {
+                    record.created_pod = Some(serde_json::from_slice(body).unwrap());
+                    respond(201, body.to_vec())
+                }
+            },
+            (&Method::GET, p) if is_pod(p) => match self.get_error {
+                Some((code, reason)) => failure(code, reason, "told to fail"),
+                None => {
+                    let last = self.states.len() - 1;
+                    let i = record.reads.min(last);
+                    record.reads += 1;
+                    if i == last
+                        && let Some(mut hook) = self.on_end.take()
+                    {
+                        hook(record.created_pod.as_ref().unwrap());
+                    }
+                    respond_json(200, &pod_with(&self.states[i]))
+                }
+            },
+            (&Method::GET, p) if p.starts_with(&format!("{SECRETS}/")) => {
+                let name = p.rsplit('/').next().unwrap_or_default();
+                match self.secrets.get(name) {
+                    Some(data) => respond_json(
+                        200,
+                        &json!({
+                            "apiVersion": "v1", "kind": "Secret",
+                            "metadata": {"name": name, "namespace": NS}, "data": data
+                        }),
+                    ),
+                    None => failure(404, "NotFound", "secrets not found"),
+                }
+            }
+            (&Method::GET, p) if p.starts_with(PODS) && p.ends_with("/log") => {
+                let text = if query.contains("container=wait") {
+                    &self.wait_log
+                } else if query.contains("container=skiff-init") {
+                    &self.init_log
+                } else {
+                    &self.main_log
+                };
+                Response::builder()
+                    .status(200)
+                    .body(Body::from(text.clone().into_bytes()))
+                    .unwrap()
+            }
+            (&Method::DELETE, p) if is_pod(p) => respond_json(200, &pod_with(&json!({}))),
+            (&Method::DELETE, p) if p.starts_with(MAPS) => respond_json(
+                200,
+                &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}),
+            ),
+            _ => failure(404, "NotFound", "no such path in the fake"),
+        }
+    }
+}
+
+/// Whether `path` reads one pod (not a subresource).
+fn is_pod(path: &str) -> bool {
+    path.strip_prefix(PODS)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|name| !name.is_empty() && !name.contains('/'))
 }
 
 fn respond(code: u16, body: Vec<u8>) -> Response<Body> {
@@ -62,6 +248,21 @@ fn respond(code: u16, body: Vec<u8>) -> Response<Body> {
         .header("content-type", "application/json")
         .body(Body::from(body))
         .unwrap()
+}
+
+fn respond_json(code: u16, value: &Value) -> Response<Body> {
+    respond(code, serde_json::to_vec(value).unwrap())
+}
+
+/// A `Status` of failure, as the API server answers one.
+fn failure(code: u16, reason: &str, message: &str) -> Response<Body> {
+    respond_json(
+        code,
+        &json!({
+            "kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "message": message, "reason": reason, "code": code
+        }),
+    )
 }
 
 fn pod_with(state: &Value) -> Value {
@@ -75,110 +276,6 @@ fn pod_with(state: &Value) -> Value {
         .cloned()
         .unwrap_or_else(|| json!("Running"));
     pod
-}
-
-/// Whether `path` reads one pod (not a subresource).
-fn is_pod(path: &str, pods: &str) -> bool {
-    path.strip_prefix(pods)
-        .and_then(|rest| rest.strip_prefix('/'))
-        .is_some_and(|name| !name.is_empty() && !name.contains('/'))
-}
-
-async fn serve(
-    mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>,
-    fake: Arc<Mutex<Fake>>,
-) {
-    while let Some((request, send)) = handle.next_request().await {
-        let (parts, body) = request.into_parts();
-        let body = body.collect_bytes().await.unwrap();
-        let path = parts.uri.path().to_string();
-        let query = parts.uri.query().unwrap_or("").to_string();
-        let mut f = fake.lock().unwrap();
-        f.calls.push(format!("{} {path}?{query}", parts.method));
-        let pods = format!("/api/v1/namespaces/{NS}/pods");
-        let maps = format!("/api/v1/namespaces/{NS}/configmaps");
-        let response = match (&parts.method, path.as_str()) {
-            (&Method::POST, p) if p == maps => {
-                f.created_map = Some(serde_json::from_slice(&body).unwrap());
-                respond(201, body.to_vec())
-            }
-            (&Method::POST, p) if p == pods => match f.create_error {
-                Some((code, reason)) => respond(code, status_body(code, reason, "told to fail")),
-                None => {
-                    f.created_pod = Some(serde_json::from_slice(&body).unwrap());
-                    respond(201, body.to_vec())
-                }
-            },
-            (&Method::GET, p) if is_pod(p, &pods) => match f.get_error {
-                Some((code, reason)) => respond(code, status_body(code, reason, "told to fail")),
-                None => {
-                    let i = f.reads.min(f.states.len() - 1);
-                    f.reads += 1;
-                    if i == f.states.len() - 1
-                        && let Some(mut hook) = f.on_end.take()
-                    {
-                        hook(f.created_pod.as_ref().unwrap());
-                    }
-                    let pod = pod_with(&f.states[i]);
-                    respond(200, serde_json::to_vec(&pod).unwrap())
-                }
-            },
-            (&Method::GET, p) if p.starts_with(&format!("/api/v1/namespaces/{NS}/secrets/")) => {
-                let name = p.rsplit('/').next().unwrap_or_default();
-                match f.secrets.get(name) {
-                    Some(data) => respond(
-                        200,
-                        serde_json::to_vec(&json!({
-                            "apiVersion": "v1", "kind": "Secret",
-                            "metadata": {"name": name, "namespace": NS}, "data": data
-                        }))
-                        .unwrap(),
-                    ),
-                    None => respond(404, status_body(404, "NotFound", "secrets not found")),
-                }
-            }
-            (&Method::GET, p) if p.starts_with(&pods) && p.ends_with("/log") => {
-                let text = if query.contains("container=wait") {
-                    f.wait_log.clone().unwrap_or_default()
-                } else if query.contains("container=skiff-init") {
-                    f.init_log.clone()
-                } else {
-                    f.main_log.clone()
-                };
-                Response::builder()
-                    .status(200)
-                    .body(Body::from(text.into_bytes()))
-                    .unwrap()
-            }
-            (&Method::DELETE, p) if is_pod(p, &pods) => {
-                respond(200, serde_json::to_vec(&pod_with(&json!({}))).unwrap())
-            }
-            (&Method::DELETE, p) if p.starts_with(&maps) => respond(
-                200,
-                serde_json::to_vec(
-                    &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}),
-                )
-                .unwrap(),
-            ),
-            _ => respond(
-                404,
-                status_body(404, "NotFound", "no such path in the fake"),
-            ),
-        };
-        drop(f);
-        send.send_response(response);
-    }
-}
-
-fn executor(fake: &Arc<Mutex<Fake>>, artifacts: &Path) -> KubeExecutor {
-    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    tokio::spawn(serve(handle, fake.clone()));
-    let client = kube::Client::new(service, NS);
-    let mut exec = KubeExecutor::new(client, NS.to_string(), ArtifactStore::new(artifacts));
-    exec.poll = Duration::from_millis(5);
-    exec.pending_timeout = Duration::from_millis(200);
-    exec.collect_timeout = Duration::from_secs(2);
-    exec
 }
 
 fn pending(reason: &str, message: &str) -> Value {
@@ -203,34 +300,37 @@ fn ended(code: i32, reason: &str) -> Value {
     ]})
 }
 
-/// The wait sidecar's log: a base64 tar of the wrapper's files, wrapped at 76 columns as `base64` does.
-fn wait_log(files: &[(&str, &[u8])]) -> String {
+/// A tar of `files`, each a plain file.
+fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     for (name, data) in files {
         let mut header = tar::Header::new_gnu();
         header.set_size(data.len() as u64);
         header.set_mode(0o644);
         header.set_cksum();
-        builder
-            .append_data(&mut header, format!("./{name}"), *data)
-            .unwrap();
+        builder.append_data(&mut header, name, *data).unwrap();
     }
-    let tar = builder.into_inner().unwrap();
-    let text = base64::engine::general_purpose::STANDARD.encode(tar);
+    builder.into_inner().unwrap()
+}
+
+/// The wait sidecar's log: a base64 tar of the wrapper's files, wrapped at 76 columns as `base64` does.
+fn wait_log(files: &[(&str, &[u8])]) -> String {
+    let names: Vec<String> = files.iter().map(|(name, _)| format!("./{name}")).collect();
+    let entries: Vec<(&str, &[u8])> = names
+        .iter()
+        .zip(files)
+        .map(|(name, (_, data))| (name.as_str(), *data))
+        .collect();
+    let text = base64::engine::general_purpose::STANDARD.encode(tar_of(&entries));
     text.as_bytes()
         .chunks(76)
         .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
         .collect()
 }
 
+/// An output artifact as the wrapper tars it: `top`, holding `content`.
 fn artifact_tar(top: &str, content: &[u8]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(content.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
-    builder.append_data(&mut header, top, content).unwrap();
-    builder.into_inner().unwrap()
+    tar_of(&[(top, content)])
 }
 
 fn bare_manifests() -> PodManifests {
@@ -265,9 +365,33 @@ fn step(manifests: PodManifests) -> PodRun {
     }
 }
 
-fn succeeded_fake() -> Fake {
+/// The plan of `run`'s pod for `template`, as the engine makes it for node `run.train` (no deadline, the
+/// transfer image as sidecar, outputs through the log).
+fn plan<'a>(
+    template: &'a Template,
+    workflow: &'a WorkflowSpec,
+    inputs: &'a [PodInput],
+    run: &'a PodRun,
+) -> PodPlan<'a> {
+    PodPlan {
+        run: "run",
+        node_id: POD,
+        node_name: "run.train",
+        namespace: NS,
+        template,
+        workflow,
+        inputs,
+        output_parameters: &run.output_parameters,
+        output_artifacts: &run.output_artifacts,
+        active_deadline_seconds: None,
+        wait_image: DEFAULT_TRANSFER_IMAGE,
+        output_artifact_urls: &[],
+    }
+}
+
+fn succeeded_scenario() -> Scenario {
     let model = artifact_tar("model.pt", b"weights");
-    Fake {
+    Scenario {
         states: vec![
             pending("ContainerCreating", ""),
             running(),
@@ -275,13 +399,13 @@ fn succeeded_fake() -> Fake {
             ended(0, "Completed"),
         ],
         main_log: "epoch 1 loss 0.5\nepoch 2 loss 0.1\n".to_string(),
-        wait_log: Some(wait_log(&[
+        wait_log: wait_log(&[
             ("stdout", b"epoch 1 loss 0.5\nepoch 2 loss 0.1\n"),
             ("exit", b"0\n"),
             ("p0", b"0.97\n"),
             ("a0.tar", &model),
-        ])),
-        ..Fake::default()
+        ]),
+        ..Scenario::default()
     }
 }
 
@@ -306,8 +430,8 @@ container:
     let workflow: WorkflowSpec =
         serde_yaml::from_str("serviceAccountName: trainer\ntemplates: []").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let fake = Arc::new(Mutex::new(succeeded_fake()));
-    let exec = executor(&fake, dir.path());
+    let cluster = FakeCluster::new(succeeded_scenario());
+    let exec = cluster.executor(dir.path());
     let run = step(bare_manifests());
     let inputs = [PodInput {
         path: "/data/train.csv".to_string(),
@@ -316,18 +440,9 @@ container:
         url: None,
     }];
     let manifests = pod_manifests(&PodPlan {
-        run: "run",
-        node_id: POD,
-        node_name: "run.train",
-        namespace: NS,
-        template: &template,
-        workflow: &workflow,
-        inputs: &inputs,
-        output_parameters: &run.output_parameters,
-        output_artifacts: &run.output_artifacts,
         active_deadline_seconds: Some(3600),
         wait_image: "busybox:1.36",
-        output_artifact_urls: &[],
+        ..plan(&template, &workflow, &inputs, &run)
     })
     .unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -362,8 +477,7 @@ container:
     );
     assert_eq!(out.log, b"epoch 1 loss 0.5\nepoch 2 loss 0.1\n");
 
-    let f = fake.lock().unwrap();
-    let pod = f.created_pod.clone().unwrap();
+    let pod = cluster.created_pod();
     let main = &pod["spec"]["containers"][0];
     assert_eq!(main["name"], "main");
     assert_eq!(main["resources"]["limits"]["nvidia.com/gpu"], "1");
@@ -376,57 +490,45 @@ container:
         pod["metadata"]["labels"]["workflows.argoproj.io/workflow"],
         "run"
     );
-    let map = f.created_map.clone().unwrap();
-    let data = base64::engine::general_purpose::STANDARD
-        .decode(map["binaryData"]["i0"].as_str().unwrap())
-        .unwrap();
-    assert_eq!(data, b"x,y\n1,2\n");
+    assert_eq!(cluster.map_input("i0"), b"x,y\n1,2\n");
     // Created, followed from Pending, log read once running, outputs read, then both deleted.
-    let calls: Vec<&str> = f.calls.iter().map(String::as_str).collect();
+    let calls = cluster.record().calls.clone();
     let pos = |prefix: &str| {
         calls
             .iter()
             .position(|c| c.starts_with(prefix))
             .unwrap_or(usize::MAX)
     };
-    assert!(pos("POST /api/v1/namespaces/ml/configmaps") < pos("POST /api/v1/namespaces/ml/pods"));
+    assert!(pos(&format!("POST {MAPS}")) < pos(&format!("POST {PODS}")));
     let main_log = calls
         .iter()
         .position(|c| c.contains("/log?") && c.contains("container=main"))
         .unwrap();
     let reads_before_log = calls[..main_log]
         .iter()
-        .filter(|c| c.starts_with(&format!("GET /api/v1/namespaces/ml/pods/{POD}?")))
+        .filter(|c| c.starts_with(&format!("GET {PODS}/{POD}?")))
         .count();
     assert_eq!(
         reads_before_log, 2,
         "the log is followed from the first read that saw it running: {calls:#?}"
     );
     assert!(calls.iter().any(|c| c.contains("container=wait")));
-    assert!(
-        calls
-            .iter()
-            .any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/pods/{POD}")))
-    );
-    assert!(calls.iter().any(|c| c.starts_with(&format!(
-        "DELETE /api/v1/namespaces/ml/configmaps/{POD}-inputs"
-    ))));
+    assert!(cluster.deleted_pod(POD));
+    assert!(cluster.asked(&format!("DELETE {MAPS}/{POD}-inputs")));
 }
 
 #[tokio::test]
 async fn a_failed_pod_is_a_failed_step_with_its_exit_code_and_is_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let fake = Arc::new(Mutex::new(Fake {
+    let cluster = FakeCluster::new(Scenario {
         states: vec![running(), ended(2, "Error")],
         main_log: "Traceback: boom\n".to_string(),
-        wait_log: Some(wait_log(&[("stdout", b""), ("exit", b"2\n")])),
-        ..Fake::default()
-    }));
-    let exec = executor(&fake, dir.path());
+        wait_log: wait_log(&[("stdout", b""), ("exit", b"2\n")]),
+        ..Scenario::default()
+    });
     let mut run = step(bare_manifests());
     run.output_parameters[0].default = Some("0".to_string());
     run.output_artifacts[0].optional = true;
-    let out = exec.run(run).await;
+    let out = cluster.run(run).await;
     assert_eq!(out.phase, NodePhase::Failed);
     assert_eq!(out.message.as_deref(), Some("Error (exit code 2)"));
     assert_eq!(out.outputs.exit_code, Some(2));
@@ -434,51 +536,30 @@ async fn a_failed_pod_is_a_failed_step_with_its_exit_code_and_is_deleted() {
         out.outputs.parameters,
         vec![("accuracy".to_string(), "0".to_string())]
     );
-    assert!(
-        fake.lock()
-            .unwrap()
-            .calls
-            .iter()
-            .any(|c| c.starts_with("DELETE"))
-    );
+    assert!(cluster.deleted_anything());
 }
 
 #[tokio::test]
 async fn an_oom_killed_main_container_says_so_and_a_kept_pod_stays() {
-    let dir = tempfile::tempdir().unwrap();
-    let fake = Arc::new(Mutex::new(Fake {
-        states: vec![ended(137, "OOMKilled")],
-        ..Fake::default()
-    }));
-    let exec = executor(&fake, dir.path());
+    let cluster = FakeCluster::with_pod(vec![ended(137, "OOMKilled")]);
     let mut run = step(bare_manifests());
     run.gc = PodGc::OnSuccess;
-    let out = exec.run(run).await;
+    let out = cluster.run(run).await;
     assert_eq!(out.phase, NodePhase::Failed);
     assert_eq!(out.message.as_deref(), Some("OOMKilled (exit code 137)"));
     assert!(
-        !fake
-            .lock()
-            .unwrap()
-            .calls
-            .iter()
-            .any(|c| c.starts_with("DELETE")),
+        !cluster.deleted_anything(),
         "podGC OnPodSuccess keeps a failed pod"
     );
 }
 
 #[tokio::test]
 async fn an_image_that_never_pulls_times_out_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let fake = Arc::new(Mutex::new(Fake {
-        states: vec![pending(
-            "ImagePullBackOff",
-            "Back-off pulling image \"pytorch/pytorch:nope\"",
-        )],
-        ..Fake::default()
-    }));
-    let exec = executor(&fake, dir.path());
-    let out = exec.run(step(bare_manifests())).await;
+    let cluster = FakeCluster::with_pod(vec![pending(
+        "ImagePullBackOff",
+        "Back-off pulling image \"pytorch/pytorch:nope\"",
+    )]);
+    let out = cluster.run(step(bare_manifests())).await;
     assert_eq!(out.phase, NodePhase::Failed);
     let message = out.message.unwrap();
     assert!(
@@ -489,28 +570,16 @@ async fn an_image_that_never_pulls_times_out_with_the_reason() {
         message.contains("ImagePullBackOff: Back-off pulling image"),
         "{message}"
     );
-    assert!(
-        fake.lock()
-            .unwrap()
-            .calls
-            .iter()
-            .any(|c| c.starts_with("DELETE")),
-        "the pod is cleaned up"
-    );
+    assert!(cluster.deleted_anything(), "the pod is cleaned up");
 }
 
 #[tokio::test]
 async fn an_unschedulable_pod_times_out_with_the_schedulers_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let fake = Arc::new(Mutex::new(Fake {
-        states: vec![json!({"phase": "Pending", "conditions": [
-            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-             "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}
-        ]})],
-        ..Fake::default()
-    }));
-    let exec = executor(&fake, dir.path());
-    let out = exec.run(step(bare_manifests())).await;
+    let cluster = FakeCluster::with_pod(vec![json!({"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+         "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}
+    ]})]);
+    let out = cluster.run(step(bare_manifests())).await;
     let message = out.message.unwrap();
     assert!(
         message.contains("Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu."),
@@ -537,14 +606,12 @@ async fn api_errors_are_clear_messages() {
             "the API server failed (500: told to fail)",
         ),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let fake = Arc::new(Mutex::new(Fake {
+        let cluster = FakeCluster::new(Scenario {
             states: vec![running()],
             create_error: Some((code, reason)),
-            ..Fake::default()
-        }));
-        let exec = executor(&fake, dir.path());
-        let out = exec.run(step(bare_manifests())).await;
+            ..Scenario::default()
+        });
+        let out = cluster.run(step(bare_manifests())).await;
         assert_eq!(out.phase, NodePhase::Error);
         let message = out.message.unwrap();
         assert!(
@@ -553,38 +620,22 @@ async fn api_errors_are_clear_messages() {
         );
         assert!(message.contains(expect), "{code}: {message}");
         // Nothing was created, so nothing is deleted.
-        assert!(
-            !fake
-                .lock()
-                .unwrap()
-                .calls
-                .iter()
-                .any(|c| c.starts_with("DELETE"))
-        );
+        assert!(!cluster.deleted_anything());
     }
     // An error while following the pod still cleans it up.
-    let dir = tempfile::tempdir().unwrap();
-    let fake = Arc::new(Mutex::new(Fake {
+    let cluster = FakeCluster::new(Scenario {
         states: vec![running()],
         get_error: Some((500, "InternalError")),
-        ..Fake::default()
-    }));
-    let out = executor(&fake, dir.path())
-        .run(step(bare_manifests()))
-        .await;
+        ..Scenario::default()
+    });
+    let out = cluster.run(step(bare_manifests())).await;
     assert_eq!(out.phase, NodePhase::Error);
     assert!(
         out.message
             .unwrap()
             .starts_with(&format!("cannot read pod {POD}"))
     );
-    assert!(
-        fake.lock()
-            .unwrap()
-            .calls
-            .iter()
-            .any(|c| c.starts_with("DELETE"))
-    );
+    assert!(cluster.deleted_anything());
 }
 
 #[tokio::test]
@@ -608,71 +659,54 @@ async fn a_cluster_that_refuses_connections_is_named_as_unreachable() {
 
 #[tokio::test]
 async fn a_stopped_step_deletes_its_pod() {
-    let dir = tempfile::tempdir().unwrap();
-    let fake = Arc::new(Mutex::new(Fake {
+    let cluster = FakeCluster::new(Scenario {
         states: vec![running()],
         main_log: "working\n".to_string(),
-        ..Fake::default()
-    }));
-    let exec = executor(&fake, dir.path());
+        ..Scenario::default()
+    });
     let signal = StopSignal::new();
     let mut run = step(bare_manifests());
     run.stop = Some(signal.clone());
     let stopper = {
-        let fake = fake.clone();
+        let cluster = cluster.clone();
         tokio::spawn(async move {
-            while fake.lock().unwrap().reads < 3 {
+            while cluster.record().reads < 3 {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
             signal.stop("Stopped with strategy 'Stop'");
         })
     };
-    let out = exec.run(run).await;
+    let out = cluster.run(run).await;
     stopper.await.unwrap();
     assert_eq!(out.phase, NodePhase::Failed);
     assert_eq!(
         out.message.as_deref(),
         Some("step stopped: Stopped with strategy 'Stop'")
     );
-    let f = fake.lock().unwrap();
-    assert!(
-        f.calls
-            .iter()
-            .any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/pods/{POD}")))
-    );
+    assert!(cluster.deleted_pod(POD));
 }
 
 #[tokio::test]
 async fn a_step_past_its_deadline_is_failed_and_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let fake = Arc::new(Mutex::new(Fake {
-        states: vec![running()],
-        ..Fake::default()
-    }));
-    let exec = executor(&fake, dir.path());
+    let cluster = FakeCluster::with_pod(vec![running()]);
     let mut run = step(bare_manifests());
     run.timeout = Some(Duration::from_millis(50));
-    let out = exec.run(run).await;
+    let out = cluster.run(run).await;
     assert_eq!(out.phase, NodePhase::Failed);
     assert!(out.message.unwrap().contains("deadline"));
-    assert!(
-        fake.lock()
-            .unwrap()
-            .calls
-            .iter()
-            .any(|c| c.starts_with("DELETE"))
-    );
+    assert!(cluster.deleted_anything());
 }
 
 #[tokio::test]
 async fn missing_outputs_are_errors_that_say_what_to_do() {
-    let dir = tempfile::tempdir().unwrap();
-    let fake = Arc::new(Mutex::new(Fake {
-        states: vec![ended(0, "Completed")],
-        wait_log: Some(wait_log(&[("stdout", b"ok\n"), ("exit", b"0\n")])),
-        ..Fake::default()
-    }));
-    let out = executor(&fake, dir.path())
+    let ended_with = |wait_log: String| {
+        FakeCluster::new(Scenario {
+            states: vec![ended(0, "Completed")],
+            wait_log,
+            ..Scenario::default()
+        })
+    };
+    let out = ended_with(wait_log(&[("stdout", b"ok\n"), ("exit", b"0\n")]))
         .run(step(bare_manifests()))
         .await;
     assert_eq!(out.phase, NodePhase::Error);
@@ -682,12 +716,7 @@ async fn missing_outputs_are_errors_that_say_what_to_do() {
             .contains("output parameter 'accuracy' not found")
     );
     // A wait container that hands back garbage is an error too, not a panic.
-    let fake = Arc::new(Mutex::new(Fake {
-        states: vec![ended(0, "Completed")],
-        wait_log: Some("this is not base64 !!!".to_string()),
-        ..Fake::default()
-    }));
-    let out = executor(&fake, dir.path())
+    let out = ended_with("this is not base64 !!!".to_string())
         .run(step(bare_manifests()))
         .await;
     assert_eq!(out.phase, NodePhase::Error);
@@ -703,8 +732,6 @@ async fn pod_gc_strategies_read_from_the_workflow() {
     assert_eq!(PodGc::from_spec(None), PodGc::Always);
 }
 
-/// The public API end to end: a wasm step's artifact reaches a GPU pod (through the config map), the
-/// pod's output parameter comes back and feeds the next wasm step.
 /// A three-step run: `make` (wasm) writes 21 to an artifact, `double` (a GPU pod) writes twice that to
 /// `double_path`, declared by `double_outputs`, and `show` (wasm) gets it through `show_arguments`.
 fn hybrid_workflow(
@@ -751,11 +778,7 @@ spec:
 }
 
 /// Runs `workflow` to its end with the engine in `home`, its pod steps going to `client`.
-async fn run_engine(
-    workflow: &str,
-    home: std::path::PathBuf,
-    client: kube::Client,
-) -> crate::engine::state::RunState {
+async fn run_engine(workflow: &str, home: std::path::PathBuf, client: kube::Client) -> RunState {
     use crate::engine::{Engine, EngineConfig, RunOptions};
     let doc = crate::spec::parse_workflow(workflow, Path::new("hybrid.yaml")).unwrap();
     Engine::new(EngineConfig::new(home))
@@ -767,6 +790,17 @@ async fn run_engine(
         .await
 }
 
+/// The node of `state` shown as `name`.
+fn node<'a>(state: &'a RunState, name: &str) -> &'a NodeStatus {
+    state
+        .nodes
+        .values()
+        .find(|n| n.display_name == name)
+        .unwrap_or_else(|| panic!("no node {name}: {:#?}", state.nodes))
+}
+
+/// The public API end to end: a wasm step's artifact reaches a GPU pod (through the config map), the
+/// pod's output parameter comes back and feeds the next wasm step.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hybrid_run_moves_data_from_wasm_to_a_pod_and_back() {
     let workflow = hybrid_workflow(
@@ -777,29 +811,16 @@ async fn a_hybrid_run_moves_data_from_wasm_to_a_pod_and_back() {
         r#"inputs: {parameters: [{name: answer}]}
     container: {image: alpine, command: [echo, "the answer is {{inputs.parameters.answer}}"]}"#,
     );
-    let fake = Arc::new(Mutex::new(Fake {
+    let cluster = FakeCluster::new(Scenario {
         states: vec![running(), ended(0, "Completed")],
         main_log: "training\n".to_string(),
-        wait_log: Some(wait_log(&[
-            ("stdout", b""),
-            ("exit", b"0\n"),
-            ("p0", b"42\n"),
-        ])),
-        ..Fake::default()
-    }));
-    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    tokio::spawn(serve(handle, fake.clone()));
-    let client = kube::Client::new(service, NS);
+        wait_log: wait_log(&[("stdout", b""), ("exit", b"0\n"), ("p0", b"42\n")]),
+        ..Scenario::default()
+    });
     // Shared between runs of the tests, so the toolbox is compiled once.
     let home = std::env::temp_dir().join("skiff-kube-test-home");
-    let state = run_engine(&workflow, home, client).await;
-    let node = |name: &str| {
-        state
-            .nodes
-            .values()
-            .find(|n| n.display_name == name)
-            .unwrap_or_else(|| panic!("no node {name}: {:#?}", state.nodes))
-    };
+    let state = run_engine(&workflow, home, cluster.client()).await;
+    let node = |name: &str| node(&state, name);
     assert_eq!(state.phase, NodePhase::Succeeded, "{:#?}", state.nodes);
     assert_eq!(node("make").executor.as_deref(), Some("toolbox"));
     assert_eq!(node("double").executor.as_deref(), Some("kubernetes"));
@@ -808,23 +829,14 @@ async fn a_hybrid_run_moves_data_from_wasm_to_a_pod_and_back() {
         node("show").outputs.result.as_deref(),
         Some("the answer is 42")
     );
-    let f = fake.lock().unwrap();
     // The wasm step's artifact went in through the config map, to where the pod's template wants it.
-    let map = f.created_map.clone().unwrap();
-    let data = base64::engine::general_purpose::STANDARD
-        .decode(map["binaryData"]["i0"].as_str().unwrap())
-        .unwrap();
-    assert_eq!(data, b"21\n");
-    let pod = f.created_pod.clone().unwrap();
+    assert_eq!(cluster.map_input("i0"), b"21\n");
+    let pod = cluster.created_pod();
     let id = &node("double").id;
     assert_eq!(pod["metadata"]["name"], id.as_str());
     let wrapper = pod["spec"]["containers"][0]["command"][2].as_str().unwrap();
     assert!(wrapper.contains("/data/n"), "{wrapper}");
-    assert!(
-        f.calls
-            .iter()
-            .any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/pods/{id}")))
-    );
+    assert!(cluster.deleted_pod(id));
 }
 
 /// The pod while its init container fetches the inputs.
@@ -844,11 +856,10 @@ fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
 }
 
-/// A repository on the fake S3 server, its credentials in the Secret `minio-cred`.
-fn repository(s3: &FakeS3) -> ArtifactRepository {
-    ArtifactRepository::parse(
-        &format!(
-            "s3:
+/// The file of a repository on the fake S3 server, its credentials in the Secret `minio-cred`.
+fn repository_file(s3: &FakeS3) -> String {
+    format!(
+        "s3:
   endpoint: '{}'
   bucket: ml
   insecure: true
@@ -856,11 +867,13 @@ fn repository(s3: &FakeS3) -> ArtifactRepository {
   accessKeySecret: {{name: minio-cred, key: accesskey}}
   secretKeySecret: {{name: minio-cred, key: secretkey}}
 ",
-            s3.endpoint
-        ),
-        Path::new("repo.yaml"),
+        s3.endpoint
     )
-    .unwrap()
+}
+
+/// The repository of [`repository_file`], read from `repo.yaml`.
+fn repository(s3: &FakeS3) -> ArtifactRepository {
+    ArtifactRepository::parse(&repository_file(s3), Path::new("repo.yaml")).unwrap()
 }
 
 fn credentials() -> Credentials {
@@ -897,18 +910,8 @@ container: {image: pytorch/pytorch, command: [python, train.py]}
         Duration::from_secs(3600),
     );
     let manifests = pod_manifests(&PodPlan {
-        run: "run",
-        node_id: POD,
-        node_name: "run.train",
-        namespace: NS,
-        template: &template,
-        workflow: &workflow,
-        inputs: &planned.inputs,
-        output_parameters: &run.output_parameters,
-        output_artifacts: &run.output_artifacts,
-        active_deadline_seconds: None,
-        wait_image: DEFAULT_TRANSFER_IMAGE,
         output_artifact_urls: &planned.output_urls,
+        ..plan(&template, &workflow, &planned.inputs, &run)
     })
     .unwrap();
     PodRun {
@@ -929,15 +932,15 @@ async fn with_a_repository_artifacts_travel_through_presigned_urls() {
     // The init container downloads for longer than a pod may wait to start: that is not a pod stuck.
     let mut states = vec![initializing(); 60];
     states.extend([running(), ended(0, "Completed")]);
-    let fake = Arc::new(Mutex::new(Fake {
+    let cluster = FakeCluster::new(Scenario {
         states,
         main_log: "training\n".to_string(),
-        wait_log: Some(wait_log(&[
+        wait_log: wait_log(&[
             ("stdout", b"training\n"),
             ("exit", b"0\n"),
             ("p0", b"0.97\n"),
             ("a0.put", b"ok\n"),
-        ])),
+        ]),
         secrets: HashMap::from([(
             "minio-cred".to_string(),
             json!({"accesskey": b64("AKIA"), "secretkey": b64("s3cret\n")}),
@@ -947,9 +950,11 @@ async fn with_a_repository_artifacts_travel_through_presigned_urls() {
             let command = pod["spec"]["containers"][1]["command"][2].as_str().unwrap();
             sidecar.put_url(&quoted_url(command), model.clone());
         })),
-        ..Fake::default()
-    }));
-    let exec = executor(&fake, dir.path()).with_artifact_repository(repository(&s3), None);
+        ..Scenario::default()
+    });
+    let exec = cluster
+        .executor(dir.path())
+        .with_artifact_repository(repository(&s3), None);
     let client = exec.artifact_repository().await.unwrap().unwrap();
     let run = repository_step(&client, &input);
     let started = Instant::now();
@@ -983,24 +988,26 @@ async fn with_a_repository_artifacts_travel_through_presigned_urls() {
         "{requests:#?}"
     );
 
-    let f = fake.lock().unwrap();
+    let record = cluster.record();
     // The credentials came from the Secret the file names (its trailing newline trimmed).
     assert_eq!(
-        f.calls
+        record
+            .calls
             .iter()
-            .filter(|c| c.starts_with("GET /api/v1/namespaces/ml/secrets/minio-cred"))
+            .filter(|c| c.starts_with(&format!("GET {SECRETS}/minio-cred")))
             .count(),
         1
     );
     assert!(client_signs_with(&client, "AKIA"));
     // No inputs through the API server: no config map.
-    assert!(f.created_map.is_none());
+    assert!(record.created_map.is_none());
     assert!(
-        !f.calls.iter().any(|c| c.contains("/configmaps")),
+        !record.calls.iter().any(|c| c.contains("/configmaps")),
         "{:#?}",
-        f.calls
+        record.calls
     );
-    let pod = f.created_pod.clone().unwrap();
+    let pod = record.created_pod.clone().unwrap();
+    drop(record);
     let init = &pod["spec"]["initContainers"][0];
     assert_eq!(init["name"], "skiff-init");
     assert_eq!(init["image"], DEFAULT_TRANSFER_IMAGE);
@@ -1035,11 +1042,7 @@ async fn with_a_repository_artifacts_travel_through_presigned_urls() {
         )),
         "{upload}"
     );
-    assert!(
-        f.calls
-            .iter()
-            .any(|c| c.starts_with(&format!("DELETE /api/v1/namespaces/ml/pods/{POD}")))
-    );
+    assert!(cluster.deleted_pod(POD));
 }
 
 /// Whether `client`'s URLs carry `access_key_id`.
@@ -1055,8 +1058,13 @@ async fn a_pod_that_cannot_fetch_or_upload_says_what_curl_said() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("train.csv");
     std::fs::write(&input, b"x").unwrap();
+    let executor = |cluster: &FakeCluster| {
+        cluster
+            .executor(dir.path())
+            .with_artifact_repository(repository(&s3), Some(credentials()))
+    };
 
-    let fake = Arc::new(Mutex::new(Fake {
+    let cluster = FakeCluster::new(Scenario {
         states: vec![json!({"phase": "Failed",
             "initContainerStatuses": [
                 {"name": "skiff-init", "ready": false, "restartCount": 0, "image": "x", "imageID": "",
@@ -1064,10 +1072,9 @@ async fn a_pod_that_cannot_fetch_or_upload_says_what_curl_said() {
             ]})],
         init_log: "curl: (22) The requested URL returned error: 403\nskiff: cannot download input /data/train.csv\n"
             .to_string(),
-        ..Fake::default()
-    }));
-    let exec =
-        executor(&fake, dir.path()).with_artifact_repository(repository(&s3), Some(credentials()));
+        ..Scenario::default()
+    });
+    let exec = executor(&cluster);
     let client = exec.artifact_repository().await.unwrap().unwrap();
     let out = exec.run(repository_step(&client, &input)).await;
     assert_eq!(out.phase, NodePhase::Failed);
@@ -1080,24 +1087,17 @@ async fn a_pod_that_cannot_fetch_or_upload_says_what_curl_said() {
     );
     // Given credentials: no Secret read.
     assert!(
-        !fake
-            .lock()
-            .unwrap()
+        !cluster
+            .record()
             .calls
             .iter()
             .any(|c| c.contains("/secrets/"))
     );
-    assert!(
-        fake.lock()
-            .unwrap()
-            .calls
-            .iter()
-            .any(|c| c.starts_with("DELETE"))
-    );
+    assert!(cluster.deleted_anything());
 
-    let fake = Arc::new(Mutex::new(Fake {
+    let cluster = FakeCluster::new(Scenario {
         states: vec![ended(0, "Completed")],
-        wait_log: Some(wait_log(&[
+        wait_log: wait_log(&[
             ("stdout", b""),
             ("exit", b"0\n"),
             ("p0", b"1\n"),
@@ -1105,12 +1105,12 @@ async fn a_pod_that_cannot_fetch_or_upload_says_what_curl_said() {
                 "a0.put",
                 b"curl: (6) Could not resolve host: minio.example\n",
             ),
-        ])),
-        ..Fake::default()
-    }));
-    let exec =
-        executor(&fake, dir.path()).with_artifact_repository(repository(&s3), Some(credentials()));
-    let out = exec.run(repository_step(&client, &input)).await;
+        ]),
+        ..Scenario::default()
+    });
+    let out = executor(&cluster)
+        .run(repository_step(&client, &input))
+        .await;
     assert_eq!(out.phase, NodePhase::Error);
     assert_eq!(
         out.message.as_deref(),
@@ -1122,13 +1122,10 @@ async fn a_pod_that_cannot_fetch_or_upload_says_what_curl_said() {
 
     // A repository that refuses skiff's upload fails the step before any pod is made.
     s3.state.lock().unwrap().fail = Some((403, "InvalidAccessKeyId"));
-    let fake = Arc::new(Mutex::new(Fake {
-        states: vec![running()],
-        ..Fake::default()
-    }));
-    let exec =
-        executor(&fake, dir.path()).with_artifact_repository(repository(&s3), Some(credentials()));
-    let out = exec.run(repository_step(&client, &input)).await;
+    let cluster = FakeCluster::with_pod(vec![running()]);
+    let out = executor(&cluster)
+        .run(repository_step(&client, &input))
+        .await;
     assert_eq!(out.phase, NodePhase::Error);
     let message = out.message.unwrap();
     assert!(
@@ -1138,31 +1135,36 @@ async fn a_pod_that_cannot_fetch_or_upload_says_what_curl_said() {
         )),
         "{message}"
     );
-    assert!(fake.lock().unwrap().calls.is_empty(), "nothing was created");
+    assert!(cluster.record().calls.is_empty(), "nothing was created");
+}
+
+/// Why an executor against `cluster` with `repository`, and no credentials given, has no client for it.
+async fn credentials_error(cluster: &FakeCluster, repository: ArtifactRepository) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    cluster
+        .executor(dir.path())
+        .with_artifact_repository(repository, None)
+        .artifact_repository()
+        .await
+        .unwrap_err()
 }
 
 #[tokio::test]
 async fn credentials_come_from_the_secrets_the_file_names() {
     let s3 = FakeS3::start();
-    let dir = tempfile::tempdir().unwrap();
-    let fake = Arc::new(Mutex::new(Fake {
+    let cluster = FakeCluster::new(Scenario {
         states: vec![running()],
         secrets: HashMap::from([("minio-cred".to_string(), json!({"accesskey": b64("AKIA")}))]),
-        ..Fake::default()
-    }));
-    let exec = executor(&fake, dir.path()).with_artifact_repository(repository(&s3), None);
-    let e = exec.artifact_repository().await.unwrap_err();
+        ..Scenario::default()
+    });
+    let e = credentials_error(&cluster, repository(&s3)).await;
     assert_eq!(
         e,
         "no credentials for the artifact repository of repo.yaml: secret minio-cred in namespace ml has no key 'secretkey' (it has: accesskey)"
     );
 
-    let fake = Arc::new(Mutex::new(Fake {
-        states: vec![running()],
-        ..Fake::default()
-    }));
-    let exec = executor(&fake, dir.path()).with_artifact_repository(repository(&s3), None);
-    let e = exec.artifact_repository().await.unwrap_err();
+    let cluster = FakeCluster::with_pod(vec![running()]);
+    let e = credentials_error(&cluster, repository(&s3)).await;
     assert!(
         e.starts_with("no credentials for the artifact repository of repo.yaml: secret minio-cred not found in namespace ml: create it"),
         "{e}"
@@ -1176,16 +1178,17 @@ async fn credentials_come_from_the_secrets_the_file_names() {
     let bare =
         ArtifactRepository::parse("s3: {endpoint: minio, bucket: b}", Path::new("repo.yaml"))
             .unwrap();
-    let exec = executor(&fake, dir.path()).with_artifact_repository(bare, None);
-    let e = exec.artifact_repository().await.unwrap_err();
+    let e = credentials_error(&cluster, bare).await;
     assert!(
         e.contains("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give s3.accessKeySecret"),
         "{e}"
     );
 
     // Without a repository, nothing.
+    let dir = tempfile::tempdir().unwrap();
     assert!(
-        executor(&fake, dir.path())
+        cluster
+            .executor(dir.path())
             .artifact_repository()
             .await
             .unwrap()
@@ -1206,13 +1209,9 @@ async fn a_hybrid_run_moves_artifacts_through_the_repository_in_skiffs_home() {
     );
     let s3 = FakeS3::start();
     let sidecar = s3.clone();
-    let fake = Arc::new(Mutex::new(Fake {
+    let cluster = FakeCluster::new(Scenario {
         states: vec![initializing(), running(), ended(0, "Completed")],
-        wait_log: Some(wait_log(&[
-            ("stdout", b""),
-            ("exit", b"0\n"),
-            ("a0.put", b"ok\n"),
-        ])),
+        wait_log: wait_log(&[("stdout", b""), ("exit", b"0\n"), ("a0.put", b"ok\n")]),
         secrets: HashMap::from([(
             "minio-cred".to_string(),
             json!({"accesskey": b64("AKIA"), "secretkey": b64("s3cret")}),
@@ -1221,34 +1220,15 @@ async fn a_hybrid_run_moves_artifacts_through_the_repository_in_skiffs_home() {
             let command = pod["spec"]["containers"][1]["command"][2].as_str().unwrap();
             sidecar.put_url(&quoted_url(command), artifact_tar("d", b"42\n"));
         })),
-        ..Fake::default()
-    }));
-    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    tokio::spawn(serve(handle, fake.clone()));
-    let client = kube::Client::new(service, NS);
+        ..Scenario::default()
+    });
     // A home of its own (its repository file must not reach the other tests), kept between runs so that
     // the toolbox is compiled once.
     let home = std::env::temp_dir().join("skiff-kube-s3-test-home");
     std::fs::create_dir_all(&home).unwrap();
-    let file = home.join("artifact-repository.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            "s3:\n  endpoint: '{}'\n  bucket: ml\n  insecure: true\n  keyPrefix: skiff\n  \
-             accessKeySecret: {{name: minio-cred, key: accesskey}}\n  \
-             secretKeySecret: {{name: minio-cred, key: secretkey}}\n",
-            s3.endpoint
-        ),
-    )
-    .unwrap();
-    let state = run_engine(&workflow, home, client).await;
-    let node = |name: &str| {
-        state
-            .nodes
-            .values()
-            .find(|n| n.display_name == name)
-            .unwrap_or_else(|| panic!("no node {name}: {:#?}", state.nodes))
-    };
+    std::fs::write(home.join("artifact-repository.yaml"), repository_file(&s3)).unwrap();
+    let state = run_engine(&workflow, home, cluster.client()).await;
+    let node = |name: &str| node(&state, name);
     assert_eq!(state.phase, NodePhase::Succeeded, "{:#?}", state.nodes);
     assert_eq!(node("double").executor.as_deref(), Some("kubernetes"));
     assert_eq!(node("show").outputs.result.as_deref(), Some("42"));
@@ -1258,9 +1238,8 @@ async fn a_hybrid_run_moves_artifacts_through_the_repository_in_skiffs_home() {
             .as_deref(),
         Some(&b"21\n"[..])
     );
-    let f = fake.lock().unwrap();
-    assert!(f.created_map.is_none());
-    let pod = f.created_pod.clone().unwrap();
+    assert!(cluster.record().created_map.is_none());
+    let pod = cluster.created_pod();
     assert_eq!(
         pod["spec"]["initContainers"][0]["image"],
         DEFAULT_TRANSFER_IMAGE
