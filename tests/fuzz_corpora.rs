@@ -95,3 +95,8 @@ fn kfp_corpus_replays() {
 fn shell_corpus_replays() {
     replay("shell", skiff::fuzzing::shell);
 }
+
+#[test]
+fn component_corpus_replays() {
+    replay("component", skiff::fuzzing::component);
+}

@@ -11,6 +11,7 @@
 //! | [`expr`] | `{{...}}` substitution, `when` conditions, dag `depends` expressions, `withParam`/`withSequence` items; the first byte picks which |
 //! | [`kfp`] | a compiled KFP pipeline (IR YAML) translated to an Argo workflow, which must then parse |
 //! | [`shell`] | the toolbox shell's parser, its arithmetic and its patterns; the first byte picks which |
+//! | [`component`] | a component module as `skiff component describe`/`template` and the check before a run read it: its sections, the `skiff.component` description, the texts printed from it; the template printed must parse and declare what the description says |
 //!
 //! This module is public for the fuzz crate and the tests only; it is not part of skiff's interface.
 
@@ -80,6 +81,92 @@ pub fn kfp(data: &[u8]) {
             translation.yaml
         );
     }
+}
+
+/// A component's description, as `skiff component describe` and `template` and the check before a run
+/// read it. The first byte picks what the rest is: 0, a module file (its sections are walked for the
+/// `skiff.component` section, which is then read as below); otherwise the section's JSON itself. A
+/// description that reads is printed (describe text, summary line, template); the template, placed in a
+/// workflow, must parse, and declare the description's inputs and outputs under the same names.
+///
+/// # Panics
+/// When the printed template does not parse, or declares other names than the description.
+pub fn component(data: &[u8]) {
+    use crate::component::{self, Kind};
+
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let rest = &rest[..rest.len().min(MAX_INPUT)];
+    let file = Path::new("fuzz.wasm");
+    let desc = if selector % 2 == 0 {
+        component::parse(rest, file)
+    } else {
+        component::from_json(rest, file)
+    };
+    let Ok(desc) = desc else {
+        return;
+    };
+    let _ = component::describe(&desc, "fuzz.wasm", rest.len() as u64);
+    let _ = component::summary(&desc);
+    let template = component::template(&desc, "fuzz.wasm", None);
+    let indented: String = template.lines().map(|l| format!("    {l}\n")).collect();
+    let yaml = format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {{name: fuzz}}\nspec:\n  templates:\n{indented}"
+    );
+    let doc = match spec::parse_workflow(&yaml, Path::new(FILE)) {
+        Ok(doc) => doc,
+        Err(e) => panic!("the printed template does not parse: {e}\n---\n{yaml}"),
+    };
+    let t = &doc.workflow.spec.templates[0];
+    let names = |kind: &Kind, inputs: bool| -> Vec<String> {
+        let mut names: Vec<String> = if inputs {
+            desc.inputs
+                .iter()
+                .filter(|i| &i.kind == kind)
+                .map(|i| i.name.clone())
+                .collect()
+        } else {
+            desc.outputs
+                .iter()
+                .filter(|o| &o.kind == kind)
+                .map(|o| match kind {
+                    Kind::Metrics => format!("{}{}", crate::engine::METRICS_PREFIX, o.name),
+                    _ => o.name.clone(),
+                })
+                .collect()
+        };
+        names.sort();
+        names
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let declared = (
+        sorted(t.inputs.parameters.iter().map(|p| p.name.clone()).collect()),
+        sorted(t.inputs.artifacts.iter().map(|a| a.name.clone()).collect()),
+        sorted(
+            t.outputs
+                .parameters
+                .iter()
+                .map(|p| p.name.clone())
+                .collect(),
+        ),
+        sorted(t.outputs.artifacts.iter().map(|a| a.name.clone()).collect()),
+    );
+    let mut output_parameters = names(&Kind::Parameter, false);
+    output_parameters.extend(names(&Kind::Metrics, false));
+    let described = (
+        names(&Kind::Parameter, true),
+        names(&Kind::Artifact, true),
+        sorted(output_parameters),
+        names(&Kind::Artifact, false),
+    );
+    assert_eq!(
+        declared, described,
+        "the printed template declares other names than the description\n---\n{yaml}"
+    );
 }
 
 /// The variables `{{...}}` tags resolve against in [`expr`]: a few of each kind a template sees.

@@ -430,3 +430,26 @@ fn missing_artifacts_and_unreadable_modules() {
         assert_eq!(check_in(dir.path(), &yaml), Ok(()), "{module_text}");
     }
 }
+
+#[test]
+fn printed_scalars_read_back_as_written() {
+    // What JSON's quoting leaves raw but YAML refuses (DEL, C1 controls) or reads as a line break
+    // (NEL, the line and paragraph separators): found by the `component` fuzz target.
+    for s in [
+        "plain-name",
+        "true",
+        "with space",
+        "S\u{7f}\u{7f}KIFF",
+        "a\u{85}b",
+        "line\u{2028}sep\u{2029}",
+        "bom\u{feff}",
+        "tab\there \"quoted\" \\ back",
+        "ctl\u{1}\u{1b}",
+        "emoji 🦀 and ünïcode",
+    ] {
+        let yaml = format!("key: {}\n", super::text::scalar(s));
+        let read: std::collections::BTreeMap<String, String> = serde_yaml::from_str(&yaml)
+            .unwrap_or_else(|e| panic!("{s:?} printed as {yaml:?} does not read: {e}"));
+        assert_eq!(read["key"], s, "{yaml:?}");
+    }
+}

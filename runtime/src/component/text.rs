@@ -10,6 +10,8 @@ const INPUT_ARTIFACTS_DIR: &str = "/tmp/inputs/artifacts/";
 
 /// Where an output artifact is read from when the description names no path.
 const OUTPUT_ARTIFACTS_DIR: &str = "/tmp/outputs/artifacts/";
+/// Where the SDK writes metrics: `<name>.json` here.
+const OUTPUT_METRICS_DIR: &str = "/tmp/outputs/metrics/";
 
 /// `bytes` as `N bytes, N.N KiB`.
 fn size_text(bytes: u64) -> String {
@@ -189,10 +191,14 @@ pub fn template(desc: &Description, module: &str, name: Option<&str>) -> String 
         .as_deref()
         .and_then(|d| d.lines().map(str::trim).find(|l| !l.is_empty()))
     {
-        let _ = writeln!(out, "# {}: {d}", desc.name);
+        let _ = writeln!(out, "# {}: {}", comment(&desc.name), comment(d));
     }
     if let Some(r) = &desc.result {
-        let _ = writeln!(out, "# outputs.result is the value of output '{r}'");
+        let _ = writeln!(
+            out,
+            "# outputs.result is the value of output '{}'",
+            comment(r)
+        );
     }
     let _ = writeln!(out, "- name: {}", scalar(name.unwrap_or(&desc.name)));
 
@@ -257,15 +263,14 @@ pub fn template(desc: &Description, module: &str, name: Option<&str>) -> String 
                     .unwrap_or_else(|| format!("{OUTPUT_PARAMETERS_DIR}{}", o.name)),
                 None,
             )),
-            Kind::Metrics => {
-                if let Some(path) = &o.path {
-                    out_params.push((
-                        format!("{METRICS_PREFIX}{}", o.name),
-                        path.clone(),
-                        Some("{}"),
-                    ));
-                }
-            }
+            // Without a path, where the SDK writes metrics (as the other kinds default to theirs).
+            Kind::Metrics => out_params.push((
+                format!("{METRICS_PREFIX}{}", o.name),
+                o.path
+                    .clone()
+                    .unwrap_or_else(|| format!("{OUTPUT_METRICS_DIR}{}.json", o.name)),
+                Some("{}"),
+            )),
             Kind::Artifact => out_artifacts.push((
                 o.name.clone(),
                 o.path
@@ -313,8 +318,38 @@ pub(crate) fn scalar(s: &str) -> String {
             "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n" | ".inf" | ".nan"
         );
     if plain {
-        s.to_string()
-    } else {
-        serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
+        return s.to_string();
     }
+    // YAML's double quotes, escaping what JSON's would leave raw and YAML refuses or reads as a line
+    // break: DEL, the C1 controls (NEL among them), the line and paragraph separators, the BOM.
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if yaml_printable(c) => out.push(c),
+            c => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Whether YAML takes `c` as it is, everywhere (in YAML 1.1, which the parser reads, NEL and the
+/// Unicode line and paragraph separators are line breaks).
+fn yaml_printable(c: char) -> bool {
+    matches!(c, ' '..='~' | '\u{a0}'..='\u{2027}' | '\u{202a}'..='\u{d7ff}' | '\u{e000}'..='\u{fefe}' | '\u{ff00}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+/// `s` fit for one YAML comment line: every character YAML would not take there as a space.
+fn comment(s: &str) -> String {
+    s.chars()
+        .map(|c| if yaml_printable(c) { c } else { ' ' })
+        .collect()
 }
