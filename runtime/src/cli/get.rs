@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
-use crate::cli::output::workflow_with_status;
+use crate::cli::output::WithStatus;
 use crate::cli::tree::{header, tree};
 use crate::cli::{CliError, load_run, open_store};
 
@@ -48,12 +48,12 @@ pub fn run(args: GetArgs, home: &Path) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     match args.output {
         Some(GetFormat::Json) => {
-            let v = workflow_with_status(&workflow, &state);
+            let v = WithStatus::new(&workflow, &state);
             let text = serde_json::to_string_pretty(&v).context("cannot write JSON")?;
             let _ = writeln!(out, "{text}");
         }
         Some(GetFormat::Yaml) => {
-            let v = workflow_with_status(&workflow, &state);
+            let v = WithStatus::new(&workflow, &state);
             let text = serde_yaml::to_string(&v).context("cannot write YAML")?;
             let _ = write!(out, "{text}");
         }

@@ -19,7 +19,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use crate::cli::CliError;
-use crate::cli::output::workflow_with_status;
+use crate::cli::output::WithStatus;
 use crate::cli::tree::{header, icon, tree};
 use crate::engine::{Engine, EngineConfig, EngineError, NodeType, RunOptions, RunState, plan};
 use crate::executor::kube::ClusterConfig;
@@ -556,12 +556,12 @@ fn report(args: &DisplayArgs, doc: &Document, state: &RunState) -> Result<(), Cl
             let _ = writeln!(out, "{}", state.name);
         }
         Some(OutputFormat::Json) => {
-            let v = workflow_with_status(&doc.workflow, state);
+            let v = WithStatus::new(&doc.workflow, state);
             let text = serde_json::to_string_pretty(&v).context("cannot write JSON")?;
             let _ = writeln!(out, "{text}");
         }
         Some(OutputFormat::Yaml) => {
-            let v = workflow_with_status(&doc.workflow, state);
+            let v = WithStatus::new(&doc.workflow, state);
             let text = serde_yaml::to_string(&v).context("cannot write YAML")?;
             let _ = write!(out, "{text}");
         }
