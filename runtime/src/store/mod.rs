@@ -945,14 +945,17 @@ impl Store {
     /// # Errors
     /// [`StoreError::Sqlite`], [`StoreError::Corrupt`] for a node that does not read back.
     pub fn nodes(&self, name: &str) -> Result<Vec<NodeStatus>, StoreError> {
+        // Sorted here, not with `ORDER BY seq`: the primary key is (run, id), so SQLite would sort the
+        // whole bodies, and a large run's bodies spill its sorter to a temporary file.
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT body FROM nodes WHERE run = ?1 ORDER BY seq")
+            .prepare_cached("SELECT seq, body FROM nodes WHERE run = ?1")
             .map_err(self.err())?;
         let mut rows = stmt.query([name]).map_err(self.err())?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(self.err())? {
-            let body = row.get_ref(0).map_err(self.err())?;
+            let seq: i64 = row.get(0).map_err(self.err())?;
+            let body = row.get_ref(1).map_err(self.err())?;
             let text = body.as_str().map_err(|e| StoreError::Corrupt {
                 path: self.path.clone(),
                 what: format!("a node of run {name}: {e}"),
@@ -961,9 +964,10 @@ impl Store {
                 path: self.path.clone(),
                 what: format!("a node of run {name}: {e}"),
             })?;
-            out.push(node);
+            out.push((seq, node));
         }
-        Ok(out)
+        out.sort_by_key(|(seq, _)| *seq);
+        Ok(out.into_iter().map(|(_, node)| node).collect())
     }
 
     /// Run `name` as the engine's state (nodes included, logs not).
