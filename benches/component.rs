@@ -42,13 +42,7 @@ fn main() {
     let with_macro = runtime.module(&macro_bytes).expect("add-macro.wasm");
 
     // Step roots live on tmpfs when there is one, as skiff's own do.
-    let shm = std::path::Path::new("/dev/shm");
-    let root = if shm.is_dir() {
-        tempfile::tempdir_in(shm)
-    } else {
-        tempfile::tempdir()
-    }
-    .expect("root");
+    let root = tempfile::tempdir_in(skiff::engine::scratch_base()).expect("root");
     std::fs::create_dir(root.path().join("tmp")).expect("tmp");
     let sandbox = Sandbox {
         args: vec!["add".into()],

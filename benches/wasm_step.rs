@@ -28,13 +28,7 @@ fn runtime(pool_instances: u32, cache_dir: Option<PathBuf>) -> WasmRuntime {
 fn run_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("run");
     // Step roots live on tmpfs when there is one, as skiff's own do.
-    let shm = std::path::Path::new("/dev/shm");
-    let root = if shm.is_dir() {
-        tempfile::tempdir_in(shm)
-    } else {
-        tempfile::tempdir()
-    }
-    .expect("root");
+    let root = tempfile::tempdir_in(skiff::engine::scratch_base()).expect("root");
     std::fs::create_dir(root.path().join("tmp")).expect("tmp");
     let with_root = Sandbox {
         args: vec!["step".into()],

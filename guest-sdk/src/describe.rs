@@ -75,16 +75,7 @@ impl Description<'_> {
             if !artifact && !eq(arg.kind, KIND_PARAMETER) {
                 continue;
             }
-            if !first {
-                b.push(b',');
-            }
-            first = false;
-            b.raw("{\"name\":");
-            b.string(arg.name);
-            b.raw(",\"kind\":");
-            b.string(arg.kind);
-            b.raw(",\"type\":");
-            b.string(arg.ty);
+            b.entry(&mut first, arg.name, arg.kind, arg.ty);
             b.raw(",\"required\":");
             b.raw(if arg.required { "true" } else { "false" });
             if artifact {
@@ -111,14 +102,7 @@ impl Description<'_> {
             } else {
                 field.name
             };
-            if !first {
-                b.push(b',');
-            }
-            first = false;
-            b.raw("{\"name\":");
-            b.string(name);
-            b.raw(",\"kind\":\"parameter\",\"type\":");
-            b.string(field.ty);
+            b.entry(&mut first, name, "parameter", field.ty);
             b.raw(",\"path\":\"");
             b.raw(OUTPUT_PARAMETERS);
             b.escaped(name);
@@ -135,16 +119,7 @@ impl Description<'_> {
             } else {
                 continue;
             };
-            if !first {
-                b.push(b',');
-            }
-            first = false;
-            b.raw("{\"name\":");
-            b.string(arg.name);
-            b.raw(",\"kind\":");
-            b.string(kind);
-            b.raw(",\"type\":");
-            b.string(arg.ty);
+            b.entry(&mut first, arg.name, kind, arg.ty);
             b.raw(",\"path\":\"");
             b.raw(dir);
             b.escaped(arg.name);
@@ -219,6 +194,21 @@ impl<const N: usize> Buf<N> {
             self.push(bytes[i]);
             i += 1;
         }
+    }
+
+    /// Opens an input or output object in a list: the comma before all but the first, then its
+    /// name, kind and type (the caller writes the rest and the closing brace).
+    const fn entry(&mut self, first: &mut bool, name: &str, kind: &str, ty: &str) {
+        if !*first {
+            self.push(b',');
+        }
+        *first = false;
+        self.raw("{\"name\":");
+        self.string(name);
+        self.raw(",\"kind\":");
+        self.string(kind);
+        self.raw(",\"type\":");
+        self.string(ty);
     }
 
     /// `s` as a JSON string, quoted.

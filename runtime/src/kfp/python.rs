@@ -194,22 +194,9 @@ fn write_json(v: &Value, out: &mut String) {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => {
-            out.push('"');
-            for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\t' => out.push_str("\\t"),
-                    '\r' => out.push_str("\\r"),
-                    '{' | '}' | '\'' => out.push_str(&format!("\\u{:04x}", c as u32)),
-                    c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-        }
+        Value::String(s) => out.push_str(&crate::quote::double_quoted(s, |c| {
+            matches!(c, '{' | '}' | '\'') || u32::from(c) < 0x20
+        })),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
